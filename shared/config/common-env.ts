@@ -1,0 +1,27 @@
+import { Type } from '@sinclair/typebox';
+
+/**
+ * Environment variables every service reads. Services spread these into their own schema.
+ * NAMESPACE prefixes every Postgres schema, exchange, queue and Redis key, so that several
+ * isolated stacks (one per integration test) share the same servers.
+ */
+export const commonEnv = {
+  NAMESPACE: Type.String({ default: '', pattern: '^[a-z0-9_]*$', maxLength: 30 }),
+  AMQP_URL: Type.String({ default: 'amqp://guest:guest@127.0.0.1:5672' }),
+  DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:5432/postgres' }),
+  LOG_LEVEL: Type.Union(
+    [Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug')],
+    { default: 'info' },
+  ),
+  /** Messages a consumer holds unacknowledged at once. */
+  AMQP_PREFETCH: Type.Integer({ default: 32, minimum: 1, maximum: 1000 }),
+  /** Handler attempts before a message is dead-lettered (first try included). */
+  MESSAGE_MAX_ATTEMPTS: Type.Integer({ default: 5, minimum: 1, maximum: 20 }),
+  /** First retry delay; each later one doubles, with jitter. */
+  MESSAGE_RETRY_BASE_MS: Type.Integer({ default: 500, minimum: 10, maximum: 600_000 }),
+  /** How often the outbox relay sweeps for rows not yet published (it also runs right after each commit). */
+  OUTBOX_SWEEP_MS: Type.Integer({ default: 1000, minimum: 10, maximum: 60_000 }),
+  DB_POOL_SIZE: Type.Integer({ default: 10, minimum: 1, maximum: 200 }),
+  /** Port of the HTTP listener (the API for order-service and the provider; health for the others). */
+  PORT: Type.Integer({ minimum: 0, maximum: 65535 }),
+};

@@ -1,0 +1,3 @@
+export * from './app-error.js';
+export * from './non-retryable-error.js';
+export * from './dependency-unavailable-error.js';

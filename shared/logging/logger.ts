@@ -1,0 +1,62 @@
+import winston from 'winston';
+import { redact, redactText } from './redact.js';
+
+/** Structured fields a log line may carry; snake_case, as on the wire. */
+export interface LogFields {
+  correlation_id?: string;
+  request_id?: string;
+  [key: string]: unknown;
+}
+
+/** The one logging interface the code uses; winston is behind it. */
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+  /** A logger whose every line carries `fields` (a correlation id, a request id). */
+  child(fields: LogFields): Logger;
+}
+
+export interface LoggerOptions {
+  service: string;
+  /** @defaultValue 'info' */
+  level?: string;
+  /** Extra winston transport, e.g. a test capturing lines. */
+  transport?: winston.transport;
+}
+
+const redactFormat = winston.format((info) => {
+  const masked = redact({ ...info }) as winston.Logform.TransformableInfo;
+  masked.message = redactText(String(info.message));
+  // winston keeps its internal symbols on the original object; copy them over.
+  for (const symbol of Object.getOwnPropertySymbols(info)) {
+    (masked as unknown as Record<symbol, unknown>)[symbol] = (info as unknown as Record<symbol, unknown>)[symbol];
+  }
+  return masked;
+});
+
+/** Creates a JSON-lines logger for one service, with secrets redacted from every line. */
+export function createLogger(options: LoggerOptions): Logger {
+  const base = winston.createLogger({
+    level: options.level ?? 'info',
+    defaultMeta: { service: options.service },
+    format: winston.format.combine(
+      winston.format.timestamp(),
+      redactFormat(),
+      winston.format.json(),
+    ),
+    transports: [options.transport ?? new winston.transports.Console()],
+  });
+  return wrap(base);
+}
+
+function wrap(target: winston.Logger): Logger {
+  return {
+    debug: (message, fields) => target.debug(message, fields ?? {}),
+    info: (message, fields) => target.info(message, fields ?? {}),
+    warn: (message, fields) => target.warn(message, fields ?? {}),
+    error: (message, fields) => target.error(message, fields ?? {}),
+    child: (fields) => wrap(target.child(fields)),
+  };
+}
