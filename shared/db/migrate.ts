@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { runner } from 'node-pg-migrate';
 import type { Logger } from '../logging/logger.js';
+import { repoPath } from '../startup/repo-path.js';
 import { assertSchemaName } from './pool.js';
 
 export interface MigrateOptions {
   connectionString: string;
   schema: string;
-  /** Folder of the service's `.sql` migrations, applied in name order. */
-  dir: string;
+  /** Folders of `.sql` migrations, applied in file-name order across them. */
+  dir: string | string[];
   logger: Logger;
   /** @defaultValue 20 */
   maxAttempts?: number;
@@ -26,7 +28,10 @@ export async function migrate(options: MigrateOptions): Promise<void> {
     try {
       const applied = await runner({
         databaseUrl: options.connectionString,
-        dir: options.dir,
+        // Several folders need glob mode; files then sort by name across the folders.
+        ...(Array.isArray(options.dir)
+          ? { dir: options.dir.map((d) => `${d}/*.sql`), useGlob: true }
+          : { dir: options.dir }),
         direction: 'up',
         schema,
         createSchema: true,
@@ -46,4 +51,10 @@ export async function migrate(options: MigrateOptions): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
     }
   }
+}
+
+/** The migration folders of a service: the common tables (outbox, inbox) and its own. */
+export function migrationDirs(service: string): string[] {
+  const root = repoPath('infra/migrations');
+  return [path.join(root, 'common'), path.join(root, service)];
 }

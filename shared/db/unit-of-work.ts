@@ -1,0 +1,58 @@
+import type { EventEnvelope } from '../contracts/envelope.js';
+import type { OutboxRelay } from './outbox-relay.js';
+import { withTransaction, type Pool, type PoolClient } from './pool.js';
+
+/** What a unit of work gets: the transaction's client, and a way to emit events through the outbox. */
+export interface Transaction {
+  client: PoolClient;
+  /** Adds the event to the outbox in this transaction; it is published after the commit. */
+  emit(event: EventEnvelope): Promise<void>;
+}
+
+export type OnceResult<T> = { duplicate: true } | { duplicate: false; result: T };
+
+/**
+ * Runs state changes and the events they cause in one transaction, then asks the outbox relay to
+ * publish right away (the relay's sweep catches anything a crash leaves behind).
+ */
+export class UnitOfWork {
+  constructor(
+    private readonly pool: Pool,
+    private readonly relay: Pick<OutboxRelay, 'kick'>,
+  ) {}
+
+  async run<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    let emitted = 0;
+    const result = await withTransaction(this.pool, (client) =>
+      work({
+        client,
+        emit: async (event) => {
+          emitted += 1;
+          await client.query('INSERT INTO outbox (id, routing_key, envelope) VALUES ($1, $2, $3)', [
+            event.id,
+            event.type,
+            JSON.stringify(event),
+          ]);
+        },
+      }),
+    );
+    if (emitted > 0) this.relay.kick();
+    return result;
+  }
+
+  /**
+   * Applies an incoming event at most once: its id goes into the inbox in the same transaction as
+   * its effect. A second delivery finds the id (a concurrent one waits on the first's row lock, then
+   * finds it) and changes nothing.
+   */
+  async runOnce<T>(event: Pick<EventEnvelope, 'id' | 'type'>, work: (tx: Transaction) => Promise<T>): Promise<OnceResult<T>> {
+    return this.run(async (tx) => {
+      const inserted = await tx.client.query(
+        'INSERT INTO inbox (event_id, event_type) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING',
+        [event.id, event.type],
+      );
+      if (inserted.rowCount === 0) return { duplicate: true } as const;
+      return { duplicate: false, result: await work(tx) } as const;
+    });
+  }
+}

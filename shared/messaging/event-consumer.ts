@@ -1,0 +1,196 @@
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import type { EventType, SagaEvent } from '../contracts/events.js';
+import { isNonRetryableError } from '../errors/non-retryable-error.js';
+import type { Logger } from '../logging/logger.js';
+import { redactText } from '../logging/redact.js';
+import { DEAD_LETTER_HEADERS, type DeadLetterReason } from './dead-letter-headers.js';
+import type { EventPublisher } from './event-publisher.js';
+import { decodeEvent } from './message-decoder.js';
+import { retryDelayMs } from './retry-schedule.js';
+import { assertServiceTopology } from './service-topology.js';
+import type { TopologyNames } from './topology-names.js';
+
+export interface HandlerContext {
+  logger: Logger;
+  /** 0 on the first try, then the number of retries so far. */
+  retryCount: number;
+}
+
+export type EventHandler<T extends EventType> = (event: SagaEvent<T>, context: HandlerContext) => Promise<void>;
+export type HandlerMap = { [K in EventType]?: EventHandler<K> };
+
+export interface EventConsumerOptions {
+  connection: AmqpConnectionManager;
+  names: TopologyNames;
+  service: string;
+  handlers: HandlerMap;
+  /** Used for retries and dead letters, so both are confirmed before the original is acked. */
+  publisher: EventPublisher;
+  logger: Logger;
+  prefetch: number;
+  /** Tries before dead-lettering, the first included. */
+  maxAttempts: number;
+  retryBaseDelayMs: number;
+}
+
+/**
+ * Consumes a service's queue. Per message: decode and validate (unparseable or schema-invalid →
+ * dead-letter queue at once), run the handler, then ack. A failing handler is retried through the
+ * delay queues with exponential backoff and jitter, and dead-lettered with its failure once the
+ * attempts are spent, or at once when it throws a NonRetryableError. The ack always comes after the
+ * handler's own commit and after any retry/dead-letter publish is confirmed, so a crash at any point
+ * redelivers instead of losing; handlers are idempotent (inbox) for that reason.
+ */
+export class EventConsumer {
+  private readonly channel: ChannelWrapper;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** The raw channel of the current connection, captured in setup (re-run on every reconnect). */
+  private current: Channel | undefined;
+
+  constructor(private readonly options: EventConsumerOptions) {
+    const { names, service, logger } = options;
+    const routingKeys = Object.keys(options.handlers);
+    this.channel = options.connection.createChannel({
+      name: `${service}-consumer`,
+      setup: async (channel: Channel) => {
+        channel.on('error', (error) => logger.warn('consumer channel error', { error }));
+        this.current = channel;
+        await assertServiceTopology(channel, {
+          names,
+          service,
+          routingKeys,
+          retryLevels: Math.max(0, options.maxAttempts - 1),
+        });
+      },
+    });
+    this.channel.on('error', (error) => logger.warn('consumer channel wrapper error', { error }));
+  }
+
+  /** Declares the topology and starts consuming. */
+  async start(): Promise<void> {
+    await this.channel.waitForConnect();
+    await this.channel.consume(this.options.names.queue(this.options.service), (message) => this.track(message), {
+      prefetch: this.options.prefetch,
+    });
+  }
+
+  /** Stops taking messages, lets the ones in hand finish (and be acked), then closes the channel. */
+  async stop(): Promise<void> {
+    await this.channel.cancelAll().catch(() => undefined);
+    await Promise.allSettled([...this.inFlight]);
+    await this.channel.close().catch(() => undefined);
+  }
+
+  private track(message: ConsumeMessage): void {
+    // The raw channel the message came on: after a reconnect its delivery tag means nothing on the
+    // new channel (acking it there would close that channel), so acks go to the channel of origin.
+    const origin = this.current;
+    const work = this.process(message, origin).catch((error: unknown) => {
+      // process() handles its own failures; this is a last guard against an unhandled rejection.
+      this.options.logger.error('message processing failed unexpectedly', { error });
+    });
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async process(message: ConsumeMessage, origin: Channel | undefined): Promise<void> {
+    const { logger } = this.options;
+    const decoded = decodeEvent(message.content);
+    if (!decoded.ok) {
+      logger.warn('message rejected', { reason: decoded.reason, detail: redactText(decoded.detail) });
+      await this.deadLetter(message, decoded.reason, decoded.detail, origin);
+      return;
+    }
+    const event = decoded.event;
+    const retryCount = Number(message.properties.headers?.[DEAD_LETTER_HEADERS.retryCount] ?? 0) || 0;
+    const eventLogger = logger.child({ correlation_id: event.correlation_id, event_id: event.id, event_type: event.type });
+    const handler = this.options.handlers[event.type] as EventHandler<EventType> | undefined;
+    if (!handler) {
+      // Only bound routing keys arrive here; anything else was routed by hand: not ours to keep.
+      await this.deadLetter(message, 'unknown_type', `no handler for ${event.type}`, origin);
+      return;
+    }
+    try {
+      await handler(event, { logger: eventLogger, retryCount });
+      this.ack(message, origin);
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      if (isNonRetryableError(error)) {
+        eventLogger.warn('handler rejected the event', { error });
+        await this.deadLetter(message, 'handler_rejected', detail, origin);
+      } else if (retryCount + 1 >= this.options.maxAttempts) {
+        eventLogger.error('handler failed; retries exhausted', { error, retry_count: retryCount });
+        await this.deadLetter(message, 'retries_exhausted', detail, origin);
+      } else {
+        eventLogger.warn('handler failed; retrying later', { error, retry_count: retryCount });
+        await this.retryLater(message, retryCount + 1, detail, origin);
+      }
+    }
+  }
+
+  private async retryLater(message: ConsumeMessage, retry: number, detail: string, origin: Channel | undefined) {
+    const { names, service, retryBaseDelayMs } = this.options;
+    const delay = retryDelayMs(retry, { baseDelayMs: retryBaseDelayMs });
+    await this.forward(message, origin, names.retryQueue(service, retry), {
+      expiration: String(delay),
+      headers: {
+        ...message.properties.headers,
+        [DEAD_LETTER_HEADERS.retryCount]: retry,
+        [DEAD_LETTER_HEADERS.error]: redactText(detail).slice(0, 1000),
+      },
+    });
+  }
+
+  private async deadLetter(message: ConsumeMessage, reason: DeadLetterReason, detail: string, origin: Channel | undefined) {
+    const { names, service } = this.options;
+    await this.forward(message, origin, names.deadLetterQueue(service), {
+      headers: {
+        ...message.properties.headers,
+        [DEAD_LETTER_HEADERS.reason]: reason,
+        [DEAD_LETTER_HEADERS.error]: redactText(detail).slice(0, 1000),
+        [DEAD_LETTER_HEADERS.at]: new Date().toISOString(),
+        [DEAD_LETTER_HEADERS.queue]: names.queue(service),
+        [DEAD_LETTER_HEADERS.routingKey]: message.fields.routingKey,
+      },
+    });
+  }
+
+  /** Copies the message to `queue` (confirmed), then acks the original. */
+  private async forward(
+    message: ConsumeMessage,
+    origin: Channel | undefined,
+    queue: string,
+    overrides: { expiration?: string; headers: Record<string, unknown> },
+  ): Promise<void> {
+    const { expiration: _dropped, ...properties } = message.properties;
+    try {
+      await this.options.publisher.sendToQueue(queue, message.content, {
+        ...properties,
+        ...(overrides.expiration === undefined ? {} : { expiration: overrides.expiration }),
+        headers: overrides.headers,
+      } as never);
+    } catch (error) {
+      // Not confirmed: give the original back to the queue (the publish already waited out its
+      // timeout, so this cannot spin fast); the broker's delivery limit bounds the loop.
+      this.options.logger.warn('could not forward message; requeueing it', { error, queue });
+      try {
+        origin?.nack(message, false, true);
+      } catch {
+        // channel gone: the broker redelivers anyway
+      }
+      return;
+    }
+    this.ack(message, origin);
+  }
+
+  private ack(message: ConsumeMessage, origin: Channel | undefined): void {
+    if (!origin) return;
+    try {
+      origin.ack(message);
+    } catch (error) {
+      // The channel closed since delivery: the broker redelivers the message; the inbox dedups it.
+      this.options.logger.debug('ack on a closed channel skipped', { error });
+    }
+  }
+}

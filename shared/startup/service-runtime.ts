@@ -1,0 +1,87 @@
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
+import { migrate, migrationDirs } from '../db/migrate.js';
+import { OutboxRelay } from '../db/outbox-relay.js';
+import { createPool, type Pool } from '../db/pool.js';
+import { UnitOfWork } from '../db/unit-of-work.js';
+import type { Logger } from '../logging/logger.js';
+import { connectAmqp } from '../messaging/amqp-connection.js';
+import { EventPublisher } from '../messaging/event-publisher.js';
+import { topologyNames, type TopologyNames } from '../messaging/topology-names.js';
+import { assertReachable } from './check-dependencies.js';
+
+/** Settings every message-driven service shares (from `commonEnv`). */
+export interface RuntimeConfig {
+  NAMESPACE: string;
+  AMQP_URL: string;
+  DATABASE_URL: string;
+  DB_POOL_SIZE: number;
+  OUTBOX_SWEEP_MS: number;
+}
+
+/** The connections and parts a service's domain is wired to. */
+export interface ServiceRuntime {
+  readonly pool: Pool;
+  readonly unitOfWork: UnitOfWork;
+  readonly publisher: EventPublisher;
+  readonly relay: OutboxRelay;
+  readonly connection: AmqpConnectionManager;
+  readonly names: TopologyNames;
+  /** Readiness: Postgres answers and the broker connection is up. */
+  isReady(): Promise<boolean>;
+  /** Stops the relay and closes the broker connection and the pool (consumers stop first). */
+  close(): Promise<void>;
+}
+
+/**
+ * Brings up what every service needs, in order: checks that Postgres and RabbitMQ are reachable
+ * (one clear line if not), migrates the service's schema, opens the pool, connects to the broker,
+ * and starts the outbox relay.
+ */
+export async function startServiceRuntime(options: {
+  service: string;
+  /** Migration folder under infra/migrations. @defaultValue service */
+  migrations?: string;
+  config: RuntimeConfig;
+  logger: Logger;
+}): Promise<ServiceRuntime> {
+  const { config, logger, service } = options;
+  await assertReachable('PostgreSQL', config.DATABASE_URL);
+  await assertReachable('RabbitMQ', config.AMQP_URL);
+  const schema = `${config.NAMESPACE}${service.replace(/-/g, '_')}`;
+  await migrate({
+    connectionString: config.DATABASE_URL,
+    schema,
+    dir: migrationDirs(options.migrations ?? service),
+    logger,
+  });
+  const pool = createPool({ connectionString: config.DATABASE_URL, schema, max: config.DB_POOL_SIZE, logger });
+  const names = topologyNames(config.NAMESPACE);
+  const connection = await connectAmqp({ url: config.AMQP_URL, name: service, logger });
+  const publisher = new EventPublisher({ connection, names, logger });
+  await publisher.waitForConnect();
+  const relay = new OutboxRelay({ pool, publisher, logger, sweepIntervalMs: config.OUTBOX_SWEEP_MS });
+  relay.start();
+  return {
+    pool,
+    unitOfWork: new UnitOfWork(pool, relay),
+    publisher,
+    relay,
+    connection,
+    names,
+    async isReady() {
+      if (!connection.isConnected()) return false;
+      try {
+        await pool.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      await relay.stop();
+      await publisher.close().catch(() => undefined);
+      await connection.close().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import express from 'express';
+import { healthRouter, listen } from '../http/health-server.js';
+import type { Logger } from '../logging/logger.js';
+import { EventConsumer, type HandlerMap } from '../messaging/event-consumer.js';
+import type { RunningService } from './running-service.js';
+import { startServiceRuntime, type RuntimeConfig, type ServiceRuntime } from './service-runtime.js';
+
+export interface ParticipantConfig extends RuntimeConfig {
+  PORT: number;
+  AMQP_PREFETCH: number;
+  MESSAGE_MAX_ATTEMPTS: number;
+  MESSAGE_RETRY_BASE_MS: number;
+}
+
+export interface ParticipantOptions {
+  service: string;
+  config: ParticipantConfig;
+  logger: Logger;
+  /** Seeds or checks the service's own data once the schema is migrated. */
+  prepare?: (runtime: ServiceRuntime) => Promise<void>;
+  handlers: (runtime: ServiceRuntime) => HandlerMap;
+  /** Closed after the consumer stopped, before the connections close. */
+  onStop?: () => Promise<void>;
+}
+
+export interface RunningParticipant extends RunningService {
+  readonly runtime: ServiceRuntime;
+}
+
+/**
+ * Starts a message-driven saga participant: runtime (schema, pool, broker, outbox relay), its
+ * consumer, and a small HTTP listener for /healthz and /readyz. `stop()` drains in order:
+ * consumer (no new messages, in-flight ones finish and are acked), health listener, connections.
+ */
+export async function startParticipant(options: ParticipantOptions): Promise<RunningParticipant> {
+  const { config, logger, service } = options;
+  const runtime = await startServiceRuntime({ service, config, logger });
+  await options.prepare?.(runtime);
+  const consumer = new EventConsumer({
+    connection: runtime.connection,
+    names: runtime.names,
+    service,
+    handlers: options.handlers(runtime),
+    publisher: runtime.publisher,
+    logger,
+    prefetch: config.AMQP_PREFETCH,
+    maxAttempts: config.MESSAGE_MAX_ATTEMPTS,
+    retryBaseDelayMs: config.MESSAGE_RETRY_BASE_MS,
+  });
+  await consumer.start();
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(healthRouter({ postgres_and_rabbitmq: () => runtime.isReady() }));
+  const http = await listen(app, config.PORT);
+  logger.info('service started', { url: http.url });
+  return {
+    url: http.url,
+    runtime,
+    async stop() {
+      logger.info('service stopping');
+      await consumer.stop();
+      await options.onStop?.();
+      await http.close();
+      await runtime.close();
+      logger.info('service stopped');
+    },
+  };
+}
