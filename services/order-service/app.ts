@@ -1,0 +1,78 @@
+import { Redis } from 'ioredis';
+import { readCatalog } from '../../shared/contracts/catalog.js';
+import { listen } from '../../shared/http/health-server.js';
+import { createLogger, type Logger } from '../../shared/logging/logger.js';
+import { EventConsumer } from '../../shared/messaging/event-consumer.js';
+import { assertReachable } from '../../shared/startup/check-dependencies.js';
+import type { RunningService } from '../../shared/startup/running-service.js';
+import { startServiceRuntime, type ServiceRuntime } from '../../shared/startup/service-runtime.js';
+import type { OrderConfig } from './config.js';
+import { seedCatalog } from './data-access/catalog-repository.js';
+import { DeadlineSweeper } from './domain/deadline-sweeper.js';
+import { createApp } from './entry-points/http/create-app.js';
+import { orderHandlers } from './entry-points/messaging/order-handlers.js';
+
+export const SERVICE = 'order-service';
+
+export interface RunningOrderService extends RunningService {
+  readonly runtime: ServiceRuntime;
+  readonly sweeper: DeadlineSweeper;
+}
+
+/**
+ * Starts order-service: the REST order API, order state (from the participants' events), the
+ * outbox relay and the saga deadline sweeper.
+ */
+export async function startOrderService(config: OrderConfig, options: { logger?: Logger } = {}): Promise<RunningOrderService> {
+  const logger = options.logger ?? createLogger({ service: SERVICE, level: config.LOG_LEVEL });
+  await assertReachable('Redis', config.REDIS_URL);
+  const runtime = await startServiceRuntime({ service: SERVICE, config, logger });
+  await seedCatalog(runtime.pool, readCatalog(config.CATALOG_FILE));
+
+  // Fail fast instead of queueing commands without bound while Redis is down.
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+  redis.on('error', (error) => logger.warn('redis error', { error }));
+  await redis.connect();
+
+  const consumer = new EventConsumer({
+    connection: runtime.connection,
+    names: runtime.names,
+    service: SERVICE,
+    handlers: orderHandlers(runtime.unitOfWork),
+    publisher: runtime.publisher,
+    logger,
+    prefetch: config.AMQP_PREFETCH,
+    maxAttempts: config.MESSAGE_MAX_ATTEMPTS,
+    retryBaseDelayMs: config.MESSAGE_RETRY_BASE_MS,
+  });
+  await consumer.start();
+  const sweeper = new DeadlineSweeper(runtime.unitOfWork, config.DEADLINE_SWEEP_MS, logger);
+  sweeper.start();
+
+  const app = createApp({
+    pool: runtime.pool,
+    unitOfWork: runtime.unitOfWork,
+    sagaTimeoutMs: config.SAGA_TIMEOUT_MS,
+    logger,
+    readiness: {
+      postgres_and_rabbitmq: () => runtime.isReady(),
+      redis: async () => (await redis.ping()) === 'PONG',
+    },
+  });
+  const http = await listen(app, config.PORT, config.HOST);
+  logger.info('service started', { url: http.url });
+  return {
+    url: http.url,
+    runtime,
+    sweeper,
+    async stop() {
+      logger.info('service stopping');
+      await http.close();
+      await consumer.stop();
+      await sweeper.stop();
+      await runtime.close();
+      redis.disconnect();
+      logger.info('service stopped');
+    },
+  };
+}

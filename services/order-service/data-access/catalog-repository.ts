@@ -1,0 +1,65 @@
+import type { PoolClient } from '../../../shared/db/pool.js';
+import type { CatalogFile } from '../../../shared/contracts/catalog.js';
+
+type Queryable = Pick<PoolClient, 'query'>;
+
+export interface ProductRow {
+  sku: string;
+  name: string;
+  prices: Record<string, string>;
+  available: number;
+}
+
+/** Inserts catalog products not known yet (names, prices, initial stock); never overwrites. */
+export async function seedCatalog(client: Queryable, catalog: CatalogFile): Promise<void> {
+  for (const product of catalog.products) {
+    await client.query('INSERT INTO products (sku, name) VALUES ($1, $2) ON CONFLICT (sku) DO NOTHING', [
+      product.sku,
+      product.name,
+    ]);
+    await client.query('INSERT INTO product_stock (sku, available) VALUES ($1, $2) ON CONFLICT (sku) DO NOTHING', [
+      product.sku,
+      product.stock,
+    ]);
+    for (const [currency, price] of Object.entries(product.prices)) {
+      await client.query(
+        'INSERT INTO product_prices (sku, currency, unit_price) VALUES ($1, $2, $3) ON CONFLICT (sku, currency) DO NOTHING',
+        [product.sku, currency, price],
+      );
+    }
+  }
+}
+
+/** Unit prices of `skus` in `currency`, by SKU; SKUs without a price there are absent. */
+export async function findPrices(client: Queryable, skus: string[], currency: string): Promise<Map<string, string>> {
+  const { rows } = await client.query<{ sku: string; unit_price: string }>(
+    'SELECT sku, unit_price::text AS unit_price FROM product_prices WHERE sku = ANY($1::text[]) AND currency = $2',
+    [skus, currency],
+  );
+  return new Map(rows.map((row) => [row.sku, row.unit_price]));
+}
+
+export async function listProducts(client: Queryable): Promise<ProductRow[]> {
+  const { rows } = await client.query<ProductRow>(
+    `SELECT p.sku, p.name, COALESCE(s.available, 0) AS available,
+            COALESCE(jsonb_object_agg(pp.currency, pp.unit_price::text) FILTER (WHERE pp.currency IS NOT NULL), '{}') AS prices
+     FROM products p LEFT JOIN product_stock s USING (sku) LEFT JOIN product_prices pp USING (sku)
+     GROUP BY p.sku, p.name, s.available ORDER BY p.sku`,
+  );
+  return rows;
+}
+
+/** Applies a stock movement seen in inventory's events to the read model. */
+export async function moveStock(client: Queryable, lines: { sku: string; quantity: number }[], sign: 1 | -1): Promise<void> {
+  await client.query(
+    `UPDATE product_stock SET available = product_stock.available + $3 * l.quantity
+     FROM unnest($1::text[], $2::int[]) AS l(sku, quantity) WHERE product_stock.sku = l.sku`,
+    [lines.map((l) => l.sku), lines.map((l) => l.quantity), sign],
+  );
+}
+
+/** Those of `skus` that the catalog has. */
+export async function findKnownSkus(client: Queryable, skus: string[]): Promise<Set<string>> {
+  const { rows } = await client.query<{ sku: string }>('SELECT sku FROM products WHERE sku = ANY($1::text[])', [skus]);
+  return new Set(rows.map((row) => row.sku));
+}

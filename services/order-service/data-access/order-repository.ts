@@ -1,0 +1,141 @@
+import type { PoolClient } from '../../../shared/db/pool.js';
+import type { ShippingAddress } from '../../../shared/contracts/common-schemas.js';
+import type { OrderStatus, StatusChange } from '../domain/order-status.js';
+
+export interface OrderLineRow {
+  sku: string;
+  quantity: number;
+  unit_price: string;
+}
+
+export interface OrderRow {
+  id: string;
+  customer_id: string;
+  status: OrderStatus;
+  cancellation_reason: string | null;
+  currency: string;
+  total: string;
+  shipping_address: ShippingAddress;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface HistoryRow {
+  event_id: string;
+  event_type: string;
+  detail: Record<string, unknown>;
+  occurred_at: Date;
+  recorded_at: Date;
+}
+
+type Queryable = Pick<PoolClient, 'query'>;
+
+const ORDER_COLUMNS = `id, customer_id, status, cancellation_reason, currency, total::text AS total,
+  shipping_address, created_at, updated_at`;
+
+export async function insertOrder(
+  client: Queryable,
+  order: Omit<OrderRow, 'created_at' | 'updated_at' | 'cancellation_reason' | 'status'> & {
+    lines: OrderLineRow[];
+    deadline_ms: number;
+  },
+): Promise<void> {
+  await client.query(
+    `INSERT INTO orders (id, customer_id, status, currency, total, shipping_address, deadline_at)
+     VALUES ($1, $2, 'pending', $3, $4, $5, clock_timestamp() + make_interval(secs => $6))`,
+    [order.id, order.customer_id, order.currency, order.total, JSON.stringify(order.shipping_address), order.deadline_ms / 1000],
+  );
+  await client.query(
+    `INSERT INTO order_items (order_id, line_no, sku, quantity, unit_price)
+     SELECT $1, n, sku, quantity, unit_price FROM unnest($2::text[], $3::int[], $4::numeric[]) WITH ORDINALITY AS l(sku, quantity, unit_price, n)`,
+    [order.id, order.lines.map((l) => l.sku), order.lines.map((l) => l.quantity), order.lines.map((l) => l.unit_price)],
+  );
+}
+
+/** The order, locked for update when `forUpdate`; null if unknown. */
+export async function findOrder(client: Queryable, id: string, forUpdate = false): Promise<OrderRow | null> {
+  const { rows } = await client.query<OrderRow>(
+    `SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+export async function findOrderLines(client: Queryable, id: string): Promise<OrderLineRow[]> {
+  const { rows } = await client.query<OrderLineRow>(
+    'SELECT sku, quantity, unit_price::text AS unit_price FROM order_items WHERE order_id = $1 ORDER BY line_no',
+    [id],
+  );
+  return rows;
+}
+
+export async function findHistory(client: Queryable, id: string): Promise<HistoryRow[]> {
+  const { rows } = await client.query<HistoryRow>(
+    `SELECT event_id, event_type, detail, occurred_at, recorded_at FROM order_history
+     WHERE order_id = $1 ORDER BY occurred_at, recorded_at`,
+    [id],
+  );
+  return rows;
+}
+
+export async function setStatus(client: Queryable, id: string, change: StatusChange): Promise<void> {
+  await client.query(
+    `UPDATE orders SET status = $2, cancellation_reason = COALESCE($3, cancellation_reason), updated_at = clock_timestamp()
+     WHERE id = $1`,
+    [id, change.status, change.cancellation_reason ?? null],
+  );
+}
+
+export async function appendHistory(
+  client: Queryable,
+  entry: { order_id: string; event_id: string; event_type: string; occurred_at: string; detail: Record<string, unknown> },
+): Promise<void> {
+  await client.query(
+    `INSERT INTO order_history (order_id, event_id, event_type, occurred_at, detail) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT DO NOTHING`,
+    [entry.order_id, entry.event_id, entry.event_type, entry.occurred_at, JSON.stringify(entry.detail)],
+  );
+}
+
+export interface OrderPageQuery {
+  customerId?: string;
+  limit: number;
+  /** Keyset cursor: the last order of the previous page. */
+  after?: { created_at: string; id: string };
+}
+
+/** A page of orders, newest first, by keyset (stable under inserts, no OFFSET scans). */
+export async function listOrders(client: Queryable, query: OrderPageQuery): Promise<OrderRow[]> {
+  const params: unknown[] = [query.limit];
+  const where: string[] = [];
+  if (query.customerId !== undefined) {
+    params.push(query.customerId);
+    where.push(`customer_id = $${params.length}`);
+  }
+  if (query.after) {
+    params.push(query.after.created_at, query.after.id);
+    where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+  }
+  const { rows } = await client.query<OrderRow>(
+    `SELECT ${ORDER_COLUMNS} FROM orders ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY created_at DESC, id DESC LIMIT $1`,
+    params,
+  );
+  return rows;
+}
+
+/**
+ * Claims up to `limit` open orders past their deadline (SKIP LOCKED: two sweepers never take the
+ * same order) and cancels them in the caller's transaction. Returns their ids.
+ */
+export async function cancelOverdueOrders(client: Queryable, limit: number): Promise<string[]> {
+  const { rows } = await client.query<{ id: string }>(
+    `UPDATE orders SET status = 'cancelled', cancellation_reason = 'deadline_exceeded', updated_at = clock_timestamp()
+     WHERE id IN (
+       SELECT id FROM orders WHERE status NOT IN ('completed', 'cancelled') AND deadline_at < clock_timestamp()
+       ORDER BY deadline_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+     RETURNING id`,
+    [limit],
+  );
+  return rows.map((row) => row.id);
+}

@@ -1,0 +1,42 @@
+import type { SagaEvent } from '../../../shared/contracts/events.js';
+import type { Transaction } from '../../../shared/db/unit-of-work.js';
+import type { Logger } from '../../../shared/logging/logger.js';
+import { moveStock } from '../data-access/catalog-repository.js';
+import { appendHistory, findOrder, setStatus } from '../data-access/order-repository.js';
+import { nextStatus } from './order-status.js';
+
+/** What of an event's data goes into the order's history (no card tokens, no addresses). */
+function historyDetail(event: SagaEvent): Record<string, unknown> {
+  const data = event.data as Record<string, unknown>;
+  const keep = ['reason', 'payment_id', 'refund_id', 'amount', 'currency', 'shipment_id', 'carrier', 'tracking_number', 'skus', 'message'];
+  return Object.fromEntries(Object.entries(data).filter(([key]) => keep.includes(key)));
+}
+
+/**
+ * Any saga event about an order: recorded in its history, and applied to its status through the
+ * state machine. Inventory events also move the stock read model behind GET /products.
+ */
+export async function applySagaEvent(tx: Transaction, event: SagaEvent, logger: Logger): Promise<void> {
+  if (event.type === 'inventory.reserved') await moveStock(tx.client, event.data.items, -1);
+  if (event.type === 'inventory.released') await moveStock(tx.client, event.data.items, 1);
+
+  const orderId = event.data.order_id;
+  const order = await findOrder(tx.client, orderId, true);
+  if (!order) {
+    // Not ours (another order-service namespace, or a hand-made event): nothing to record it on.
+    logger.warn('event for an unknown order ignored', { order_id: orderId });
+    return;
+  }
+  await appendHistory(tx.client, {
+    order_id: orderId,
+    event_id: event.id,
+    event_type: event.type,
+    occurred_at: event.occurred_at,
+    detail: historyDetail(event),
+  });
+  const change = nextStatus(order.status, event.type, event.data as { reason?: string });
+  if (change) {
+    await setStatus(tx.client, orderId, change);
+    logger.info('order status changed', { from: order.status, to: change.status, reason: change.cancellation_reason });
+  }
+}

@@ -1,0 +1,52 @@
+import { newEnvelope } from '../../../shared/contracts/envelope.js';
+import { EVENT_VERSION } from '../../../shared/contracts/events.js';
+import type { Transaction, UnitOfWork } from '../../../shared/db/unit-of-work.js';
+import { appendHistory, cancelOverdueOrders, findOrder, setStatus } from '../data-access/order-repository.js';
+import { OrderNotCancellableError, OrderNotFoundError } from './order-errors.js';
+
+/**
+ * A customer cancels before shipment: the order is cancelled at once and order.cancel_requested
+ * tells every participant to undo what it did (each does so idempotently, and leaves a tombstone
+ * if the step has not happened yet). A completed order has shipped: 409. Cancelling a cancelled
+ * order changes nothing.
+ */
+export async function cancelOrder(unitOfWork: UnitOfWork, orderId: string, customerId?: string): Promise<void> {
+  await unitOfWork.run(async (tx) => {
+    const order = await findOrder(tx.client, orderId, true);
+    if (!order || (customerId !== undefined && order.customer_id !== customerId)) {
+      throw new OrderNotFoundError(`order ${orderId} not found`, { context: { order_id: orderId } });
+    }
+    if (order.status === 'completed') {
+      throw new OrderNotCancellableError('the order has shipped and can no longer be cancelled', {
+        context: { order_id: orderId },
+      });
+    }
+    if (order.status === 'cancelled') return;
+    await setStatus(tx.client, orderId, { status: 'cancelled', cancellation_reason: 'customer_request' });
+    await requestCompensation(tx, orderId, 'customer_request');
+  });
+}
+
+/**
+ * The deadline sweeper's pass: cancels open orders past their deadline, with compensations, in
+ * batches. Safe with several sweepers at once (rows are claimed with SKIP LOCKED).
+ */
+export async function cancelOverdue(unitOfWork: UnitOfWork, batchSize = 100): Promise<number> {
+  return unitOfWork.run(async (tx) => {
+    const ids = await cancelOverdueOrders(tx.client, batchSize);
+    for (const id of ids) await requestCompensation(tx, id, 'deadline_exceeded');
+    return ids.length;
+  });
+}
+
+async function requestCompensation(tx: Transaction, orderId: string, reason: 'customer_request' | 'deadline_exceeded') {
+  const event = newEnvelope('order.cancel_requested', EVENT_VERSION, { order_id: orderId, reason }, { correlationId: orderId });
+  await appendHistory(tx.client, {
+    order_id: orderId,
+    event_id: event.id,
+    event_type: event.type,
+    occurred_at: event.occurred_at,
+    detail: { reason },
+  });
+  await tx.emit(event);
+}

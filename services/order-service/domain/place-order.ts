@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import type { ShippingAddress } from '../../../shared/contracts/common-schemas.js';
+import { newEnvelope } from '../../../shared/contracts/envelope.js';
+import { EVENT_VERSION } from '../../../shared/contracts/events.js';
+import { fromMinorUnits, normaliseAmount, toMinorUnits, type Currency } from '../../../shared/contracts/money.js';
+import type { UnitOfWork } from '../../../shared/db/unit-of-work.js';
+import { findKnownSkus, findPrices } from '../data-access/catalog-repository.js';
+import { appendHistory, insertOrder, type OrderLineRow } from '../data-access/order-repository.js';
+import { OrderRejectedError } from './order-errors.js';
+
+export interface PlaceOrderCommand {
+  customerId: string;
+  items: { sku: string; quantity: number }[];
+  currency: Currency;
+  paymentSource: string;
+  shippingAddress: ShippingAddress;
+}
+
+/**
+ * Accepts an order: prices every line from the catalog (never from the client), then writes the
+ * order, its lines, its first history entry and order.created in one transaction (outbox), so an
+ * accepted order always starts its saga.
+ */
+export async function placeOrder(
+  unitOfWork: UnitOfWork,
+  command: PlaceOrderCommand,
+  sagaTimeoutMs: number,
+): Promise<string> {
+  const orderId = randomUUID();
+  await unitOfWork.run(async (tx) => {
+    const skus = [...new Set(command.items.map((item) => item.sku))];
+    const prices = await findPrices(tx.client, skus, command.currency);
+    const unpriced = skus.filter((sku) => !prices.has(sku));
+    if (unpriced.length > 0) throw unpricedError(unpriced, command.currency, await findKnownSkus(tx.client, unpriced));
+
+    const lines: OrderLineRow[] = command.items.map((item) => ({
+      sku: item.sku,
+      quantity: item.quantity,
+      unit_price: normaliseAmount(prices.get(item.sku) as string, command.currency),
+    }));
+    const totalMinor = lines.reduce(
+      (sum, line) => sum + toMinorUnits(line.unit_price, command.currency) * BigInt(line.quantity),
+      0n,
+    );
+    const total = fromMinorUnits(totalMinor, command.currency);
+    await insertOrder(tx.client, {
+      id: orderId,
+      customer_id: command.customerId,
+      currency: command.currency,
+      total,
+      shipping_address: command.shippingAddress,
+      lines,
+      deadline_ms: sagaTimeoutMs,
+    });
+    const event = newEnvelope(
+      'order.created',
+      EVENT_VERSION,
+      {
+        order_id: orderId,
+        customer_id: command.customerId,
+        items: lines,
+        total,
+        currency: command.currency,
+        payment_source: command.paymentSource,
+        shipping_address: command.shippingAddress,
+      },
+      { correlationId: orderId },
+    );
+    await appendHistory(tx.client, {
+      order_id: orderId,
+      event_id: event.id,
+      event_type: event.type,
+      occurred_at: event.occurred_at,
+      detail: { total, currency: command.currency },
+    });
+    await tx.emit(event);
+  });
+  return orderId;
+}
+
+function unpricedError(skus: string[], currency: string, known: Set<string>): OrderRejectedError {
+  const unknown = skus.filter((sku) => !known.has(sku));
+  return unknown.length > 0
+    ? new OrderRejectedError('unknown_sku', `unknown SKU: ${unknown.join(', ')}`, { skus: unknown })
+    : new OrderRejectedError('currency_not_offered', `not sold in ${currency}: ${skus.join(', ')}`, { skus, currency });
+}

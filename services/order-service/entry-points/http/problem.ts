@@ -1,0 +1,74 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import type { Logger } from '../../../../shared/logging/logger.js';
+import { isOrderNotCancellableError, isOrderNotFoundError, isOrderRejectedError } from '../../domain/order-errors.js';
+
+/** Stable problem types (RFC 9457); clients match on `type`, never on `title` or `detail`. */
+export const PROBLEM_TYPES = {
+  validation_error: { status: 400, title: 'The request is not valid' },
+  malformed_json: { status: 400, title: 'The body is not valid JSON' },
+  not_found: { status: 404, title: 'Not found' },
+  order_not_cancellable: { status: 409, title: 'The order can no longer be cancelled' },
+  payload_too_large: { status: 413, title: 'The body is too large' },
+  unsupported_media_type: { status: 415, title: 'The body must be application/json' },
+  unknown_sku: { status: 422, title: 'An item is not in the catalog' },
+  currency_not_offered: { status: 422, title: 'An item is not sold in that currency' },
+  service_unavailable: { status: 503, title: 'A dependency is unavailable; try again later' },
+  internal_error: { status: 500, title: 'Internal error' },
+} as const;
+
+export type ProblemType = keyof typeof PROBLEM_TYPES;
+
+export const problemTypeUri = (type: ProblemType): string => `urn:order-platform:problem:${type}`;
+
+/** An error that is answered as the given problem. */
+export class ProblemError extends Error {
+  constructor(
+    readonly type: ProblemType,
+    readonly detail: string,
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(detail);
+  }
+}
+
+export function sendProblem(res: Response, type: ProblemType, detail: string, extensions: Record<string, unknown> = {}) {
+  const { status, title } = PROBLEM_TYPES[type];
+  if (status === 503) res.setHeader('Retry-After', '5');
+  res
+    .status(status)
+    .type('application/problem+json')
+    .send(JSON.stringify({ type: problemTypeUri(type), title, status, detail, instance: res.req.originalUrl, ...extensions }));
+}
+
+/** The one error handler: maps every error to a problem document; never leaks a stack trace. */
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    const requestLogger = (res.locals.logger as Logger | undefined) ?? logger;
+    if (error instanceof ProblemError) return sendProblem(res, error.type, error.detail, error.extensions);
+    if (isOrderRejectedError(error)) return sendProblem(res, error.code, error.message, error.context);
+    if (isOrderNotFoundError(error)) return sendProblem(res, 'not_found', error.message);
+    if (isOrderNotCancellableError(error)) return sendProblem(res, 'order_not_cancellable', error.message);
+    const bodyError = error as { type?: string; status?: number };
+    if (bodyError.type === 'entity.parse.failed') return sendProblem(res, 'malformed_json', 'the body could not be parsed as JSON');
+    if (bodyError.type === 'entity.too.large') return sendProblem(res, 'payload_too_large', 'the body exceeds 100 kB');
+    if (bodyError.type === 'encoding.unsupported' || bodyError.type === 'charset.unsupported') {
+      return sendProblem(res, 'unsupported_media_type', 'unsupported body encoding');
+    }
+    if (isUnavailable(error)) {
+      requestLogger.warn('dependency unavailable', { error, path: req.path });
+      return sendProblem(res, 'service_unavailable', 'a backing service is unavailable');
+    }
+    requestLogger.error('unhandled error', { error, path: req.path });
+    return sendProblem(res, 'internal_error', 'an unexpected error occurred');
+  };
+}
+
+/** Connection-level failures of Postgres or Redis: the request may succeed later. */
+function isUnavailable(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003'].includes(code ?? '') ||
+    /Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|connection is closed/i.test(message)
+  );
+}

@@ -1,0 +1,85 @@
+import { newEnvelope } from '../../../shared/contracts/envelope.js';
+import { EVENT_VERSION, type EventData } from '../../../shared/contracts/events.js';
+import { lockOrder } from '../../../shared/db/order-lock.js';
+import type { UnitOfWork } from '../../../shared/db/unit-of-work.js';
+import type { Logger } from '../../../shared/logging/logger.js';
+import type { PaymentService } from '../data-access/payment-provider/payment-service.js';
+import { findPayment, insertPayment, updatePayment } from '../data-access/payment-repository.js';
+import { refundKey } from './idempotency-keys.js';
+
+export type RefundReason = EventData<'payment.refunded'>['reason'];
+
+export interface RefundDeps {
+  unitOfWork: UnitOfWork;
+  payments: PaymentService;
+  logger: Logger;
+}
+
+/**
+ * Compensation: refunds the order's charge (shipping failed, order cancelled) and emits
+ * payment.refunded. Three steps, so that no transaction stays open across the provider call:
+ * (1) mark the row 'refunding'; (2) refund at the provider with the order's refund key;
+ * (3) mark it 'refunded' and emit. A crash between steps resumes at (2) with the same key.
+ * With no charge yet, a tombstone stops a later charge; with a charge in flight, the charging
+ * handler is told (cancel_requested) and refunds once its charge is settled.
+ */
+export async function refundPayment(
+  deps: RefundDeps,
+  orderId: string,
+  reason: RefundReason,
+  cause: { id: string; type: string },
+): Promise<void> {
+  const next = await deps.unitOfWork.run(async ({ client }) => {
+    await lockOrder(client, orderId);
+    const row = await findPayment(client, orderId);
+    if (!row) {
+      await insertPayment(client, { order_id: orderId, status: 'cancelled', refund_reason: reason });
+      return 'done';
+    }
+    if (row.status === 'charging') {
+      await updatePayment(client, orderId, { cancel_requested: true, refund_reason: reason });
+      return 'done';
+    }
+    if (row.status === 'charged') {
+      await updatePayment(client, orderId, { status: 'refunding', refund_reason: reason });
+      return 'refund';
+    }
+    return row.status === 'refunding' ? 'refund' : 'done';
+  });
+  if (next === 'done') return;
+  await settleRefund(deps, orderId, reason, cause);
+}
+
+/** Steps (2) and (3) of {@link refundPayment}; also used by the charge path after a late cancel. */
+export async function settleRefund(
+  deps: RefundDeps,
+  orderId: string,
+  reason: RefundReason,
+  cause: { id: string; type: string },
+): Promise<void> {
+  const paymentId = await deps.unitOfWork.run(async ({ client }) => (await findPayment(client, orderId))?.payment_id);
+  if (!paymentId) throw new Error(`order ${orderId} is refunding without a payment id`);
+  const refund = await deps.payments.refundPayment({ paymentId, reason }, { idempotencyKey: refundKey(orderId) });
+  await deps.unitOfWork.run(async (tx) => {
+    await lockOrder(tx.client, orderId);
+    const row = await findPayment(tx.client, orderId);
+    if (row?.status !== 'refunding') return;
+    await updatePayment(tx.client, orderId, { status: 'refunded', refund_id: refund.refundId });
+    await tx.emit(
+      newEnvelope(
+        'payment.refunded',
+        EVENT_VERSION,
+        {
+          order_id: orderId,
+          payment_id: paymentId,
+          refund_id: refund.refundId,
+          amount: refund.amount,
+          currency: refund.currency,
+          reason,
+        },
+        { correlationId: orderId, causationId: cause.id },
+      ),
+    );
+  });
+  deps.logger.info('payment refunded', { refund_id: refund.refundId, reason });
+}
