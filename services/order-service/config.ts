@@ -5,8 +5,6 @@ import { repoPath } from '../../shared/startup/repo-path.js';
 export const OrderConfigSchema = Type.Object({
   ...commonEnv,
   PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
-  /** Address the API listens on. */
-  HOST: Type.String({ default: '127.0.0.1' }),
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379' }),
   /** An order not completed or cancelled this long after it was placed is cancelled (and compensated). */
   SAGA_TIMEOUT_MS: Type.Integer({ default: 300_000, minimum: 1_000 }),

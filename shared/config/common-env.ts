@@ -24,4 +24,6 @@ export const commonEnv = {
   DB_POOL_SIZE: Type.Integer({ default: 10, minimum: 1, maximum: 200 }),
   /** Port of the HTTP listener (the API for order-service and the provider; health for the others). */
   PORT: Type.Integer({ minimum: 0, maximum: 65535 }),
+  /** Address the HTTP listener binds to (0.0.0.0 in a container). */
+  HOST: Type.String({ default: '127.0.0.1' }),
 };

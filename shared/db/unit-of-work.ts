@@ -9,6 +9,17 @@ export interface Transaction {
   emit(event: EventEnvelope): Promise<void>;
 }
 
+/**
+ * Records an event as handled in the caller's transaction (for handlers that settle an event in
+ * several steps and find, in a later step or a redelivery, that nothing is left to do).
+ */
+export async function recordHandled(client: PoolClient, event: Pick<EventEnvelope, 'id' | 'type'>): Promise<void> {
+  await client.query('INSERT INTO inbox (event_id, event_type) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING', [
+    event.id,
+    event.type,
+  ]);
+}
+
 export type OnceResult<T> = { duplicate: true } | { duplicate: false; result: T };
 
 /**

@@ -7,6 +7,7 @@ import { startServiceRuntime, type RuntimeConfig, type ServiceRuntime } from './
 
 export interface ParticipantConfig extends RuntimeConfig {
   PORT: number;
+  HOST: string;
   AMQP_PREFETCH: number;
   MESSAGE_MAX_ATTEMPTS: number;
   MESSAGE_RETRY_BASE_MS: number;
@@ -51,7 +52,7 @@ export async function startParticipant(options: ParticipantOptions): Promise<Run
   const app = express();
   app.disable('x-powered-by');
   app.use(healthRouter({ postgres_and_rabbitmq: () => runtime.isReady() }));
-  const http = await listen(app, config.PORT);
+  const http = await listen(app, config.PORT, config.HOST);
   logger.info('service started', { url: http.url });
   return {
     url: http.url,

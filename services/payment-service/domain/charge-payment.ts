@@ -1,6 +1,7 @@
 import { newEnvelope } from '../../../shared/contracts/envelope.js';
 import { EVENT_VERSION, type EventData, type SagaEvent } from '../../../shared/contracts/events.js';
 import { lockOrder } from '../../../shared/db/order-lock.js';
+import { recordHandled } from '../../../shared/db/unit-of-work.js';
 import {
   isInvalidPaymentRequestError,
   isPaymentDeclinedError,
@@ -41,6 +42,7 @@ export async function chargePayment(deps: RefundDeps, event: SagaEvent<'inventor
     if (row.status === 'charging') return 'charge';
     if (row.status === 'charged' && row.cancel_requested) return 'refund';
     if (row.status === 'refunding') return 'refund';
+    await recordHandled(client, event);
     return 'done';
   });
   if (next === 'refund') return settleRefund(deps, orderId, 'cancelled', event);

@@ -1,7 +1,7 @@
 import { newEnvelope } from '../../../shared/contracts/envelope.js';
 import { EVENT_VERSION, type EventData } from '../../../shared/contracts/events.js';
 import { lockOrder } from '../../../shared/db/order-lock.js';
-import type { UnitOfWork } from '../../../shared/db/unit-of-work.js';
+import { recordHandled, type UnitOfWork } from '../../../shared/db/unit-of-work.js';
 import type { Logger } from '../../../shared/logging/logger.js';
 import type { PaymentService } from '../data-access/payment-provider/payment-service.js';
 import { findPayment, insertPayment, updatePayment } from '../data-access/payment-repository.js';
@@ -32,19 +32,18 @@ export async function refundPayment(
   const next = await deps.unitOfWork.run(async ({ client }) => {
     await lockOrder(client, orderId);
     const row = await findPayment(client, orderId);
-    if (!row) {
-      await insertPayment(client, { order_id: orderId, status: 'cancelled', refund_reason: reason });
-      return 'done';
-    }
-    if (row.status === 'charging') {
-      await updatePayment(client, orderId, { cancel_requested: true, refund_reason: reason });
-      return 'done';
-    }
-    if (row.status === 'charged') {
+    if (row?.status === 'charged') {
       await updatePayment(client, orderId, { status: 'refunding', refund_reason: reason });
       return 'refund';
     }
-    return row.status === 'refunding' ? 'refund' : 'done';
+    if (row?.status === 'refunding') return 'refund';
+    if (!row) {
+      await insertPayment(client, { order_id: orderId, status: 'cancelled', refund_reason: reason });
+    } else if (row.status === 'charging') {
+      await updatePayment(client, orderId, { cancel_requested: true, refund_reason: reason });
+    }
+    await recordHandled(client, cause);
+    return 'done';
   });
   if (next === 'done') return;
   await settleRefund(deps, orderId, reason, cause);
@@ -63,6 +62,7 @@ export async function settleRefund(
   await deps.unitOfWork.run(async (tx) => {
     await lockOrder(tx.client, orderId);
     const row = await findPayment(tx.client, orderId);
+    await recordHandled(tx.client, cause);
     if (row?.status !== 'refunding') return;
     await updatePayment(tx.client, orderId, { status: 'refunded', refund_id: refund.refundId });
     await tx.emit(

@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newEnvelope } from '../../shared/contracts/envelope.js';
+import { EVENT_VERSION } from '../../shared/contracts/events.js';
+import { DEAD_LETTER_HEADERS } from '../../shared/messaging/dead-letter-headers.js';
+import { ADDRESS, OrderApi, ProviderLedger, orderBody } from '../support/order-api.js';
+import { TestStack } from '../support/test-stack.js';
+import { waitFor } from '../support/wait-for.js';
+
+let stack: TestStack;
+let api: OrderApi;
+let ledger: ProviderLedger;
+
+beforeAll(async () => {
+  stack = await TestStack.start();
+  api = new OrderApi(stack);
+  ledger = new ProviderLedger(stack);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function inboxHas(service: 'inventory-service' | 'payment-service', eventId: string): Promise<boolean> {
+  const { rowCount } = await stack.db.query(`SELECT 1 FROM ${stack.table(service, 'inbox')} WHERE event_id = $1`, [eventId]);
+  return rowCount === 1;
+}
+
+async function stockOf(sku: string): Promise<number> {
+  const { rows } = await stack.db.query(`SELECT available FROM ${stack.table('inventory-service', 'stock')} WHERE sku = $1`, [sku]);
+  return rows[0].available as number;
+}
+
+describe('at-least-once delivery, exactly-once effects', () => {
+  it('when order.created is delivered again, then stock is reserved once and the card charged once', async () => {
+    const placed = await api.place(orderBody({ items: [{ sku: 'STICKER-PACK', quantity: 5 }] }));
+    expect((await api.settled(placed.id)).status).toBe('completed');
+    const stockAfter = await stockOf('STICKER-PACK');
+    const { rows } = await stack.db.query(
+      `SELECT envelope FROM ${stack.table('order-service', 'outbox')} WHERE routing_key = 'order.created' AND envelope->'data'->>'order_id' = $1`,
+      [placed.id],
+    );
+    const original = rows[0].envelope as { id: string; data: Record<string, unknown> };
+
+    // The same message again (same event id), and the same order under a new event id.
+    await stack.broker.publish('order.created', original, { messageId: original.id, type: 'order.created' });
+    const semanticDuplicate = { ...original, id: randomUUID() };
+    await stack.broker.publish('order.created', semanticDuplicate, { messageId: semanticDuplicate.id, type: 'order.created' });
+    await waitFor(() => inboxHas('inventory-service', semanticDuplicate.id), { what: 'the duplicate to be handled' });
+
+    expect(await stockOf('STICKER-PACK')).toBe(stockAfter);
+    const { rows: reservations } = await stack.db.query(
+      `SELECT status FROM ${stack.table('inventory-service', 'reservations')} WHERE order_id = $1`,
+      [placed.id],
+    );
+    expect(reservations).toEqual([{ status: 'reserved' }]);
+    expect(await ledger.paymentsFor(placed.id)).toHaveLength(1);
+  });
+
+  it('when inventory.reserved arrives twice for one order, then the provider charges once', async () => {
+    const orderId = randomUUID();
+    const data = {
+      order_id: orderId,
+      customer_id: 'cus_dup',
+      items: [{ sku: 'MUG-LOGO', quantity: 1 }],
+      total: '9.50',
+      currency: 'USD' as const,
+      payment_source: 'tok_visa',
+      shipping_address: ADDRESS,
+    };
+    const first = newEnvelope('inventory.reserved', EVENT_VERSION, data, { correlationId: orderId });
+    const second = newEnvelope('inventory.reserved', EVENT_VERSION, data, { correlationId: orderId });
+    await Promise.all([
+      stack.broker.publish('inventory.reserved', first, { messageId: first.id }),
+      stack.broker.publish('inventory.reserved', first, { messageId: first.id }),
+      stack.broker.publish('inventory.reserved', second, { messageId: second.id }),
+    ]);
+    await waitFor(async () => (await inboxHas('payment-service', first.id)) && (await inboxHas('payment-service', second.id)), {
+      what: 'all three deliveries to be handled',
+    });
+    const payments = await ledger.paymentsFor(orderId);
+    expect(payments).toHaveLength(1);
+    expect(payments[0]).toMatchObject({ status: 'succeeded', amount: '9.50' });
+  });
+});
+
+describe('poison messages', () => {
+  it('when unparseable and schema-invalid messages arrive, then they are dead-lettered with a reason and good orders still complete', async () => {
+    const dlq = stack.broker.names.deadLetterQueue('inventory-service');
+    await stack.broker.publish('order.created', Buffer.from('{not json'), { messageId: 'garbage-1' });
+    const invalid = newEnvelope('order.created', EVENT_VERSION, { order_id: randomUUID(), items: 'none' }, { correlationId: randomUUID() });
+    await stack.broker.publish('order.created', invalid, { messageId: invalid.id });
+
+    await waitFor(async () => (await stack.broker.messageCount(dlq)) === 2, { what: 'two dead letters' });
+    const letters = await stack.broker.drain(dlq);
+    const reasons = letters.map((m) => m.properties.headers?.[DEAD_LETTER_HEADERS.reason]).sort();
+    expect(reasons).toEqual(['schema_invalid', 'unparseable']);
+    for (const letter of letters) {
+      expect(letter.properties.headers?.[DEAD_LETTER_HEADERS.queue]).toBe(stack.broker.names.queue('inventory-service'));
+      expect(String(letter.properties.headers?.[DEAD_LETTER_HEADERS.error])).not.toBe('');
+    }
+    expect(letters.find((m) => m.properties.messageId === 'garbage-1')?.content.toString()).toBe('{not json');
+
+    const placed = await api.place();
+    expect((await api.settled(placed.id)).status).toBe('completed');
+  });
+});

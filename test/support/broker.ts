@@ -1,0 +1,61 @@
+import amqplib, { type ConfirmChannel, type ChannelModel, type GetMessage, type Options } from 'amqplib';
+import { topologyNames } from '../../shared/messaging/topology-names.js';
+
+/** A test's own broker connection: publishes raw messages and reads dead-letter queues. */
+export class TestBroker {
+  private constructor(
+    private readonly connection: ChannelModel,
+    private readonly channel: ConfirmChannel,
+    readonly namespace: string,
+  ) {}
+
+  static async connect(url: string, namespace: string): Promise<TestBroker> {
+    const connection = await amqplib.connect(url, { noDelay: true });
+    connection.on('error', () => undefined);
+    const channel = await connection.createConfirmChannel();
+    channel.on('error', () => undefined);
+    return new TestBroker(connection, channel, namespace);
+  }
+
+  get names() {
+    return topologyNames(this.namespace);
+  }
+
+  /** Publishes raw bytes to the saga exchange and waits for the broker's confirm. */
+  async publish(routingKey: string, content: Buffer | string | object, properties: Options.Publish = {}): Promise<void> {
+    const body = Buffer.isBuffer(content) ? content : Buffer.from(typeof content === 'string' ? content : JSON.stringify(content));
+    this.channel.publish(this.names.exchange, routingKey, body, { persistent: true, contentType: 'application/json', ...properties });
+    await this.channel.waitForConfirms();
+  }
+
+  /** Takes every message currently in `queue` (acking them). */
+  async drain(queue: string): Promise<GetMessage[]> {
+    const messages: GetMessage[] = [];
+    for (let i = 0; i < 10_000; i += 1) {
+      const message = await this.channel.get(queue, { noAck: true });
+      if (!message) break;
+      messages.push(message);
+    }
+    return messages;
+  }
+
+  async messageCount(queue: string): Promise<number> {
+    return (await this.channel.checkQueue(queue)).messageCount;
+  }
+
+  /** Deletes every queue and exchange of the namespace (services stopped first). */
+  async deleteTopology(services: string[], retryLevels: number): Promise<void> {
+    const names = this.names;
+    for (const service of services) {
+      await this.channel.deleteQueue(names.queue(service));
+      await this.channel.deleteQueue(names.deadLetterQueue(service));
+      for (let level = 1; level <= retryLevels; level += 1) await this.channel.deleteQueue(names.retryQueue(service, level));
+    }
+    await this.channel.deleteExchange(names.exchange);
+    await this.channel.deleteExchange(names.deadLetterExchange);
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { RunningService } from '../../shared/startup/running-service.js';
+import { startInventoryService } from '../../services/inventory-service/app.js';
+import { loadInventoryConfig } from '../../services/inventory-service/config.js';
+import { startOrderService } from '../../services/order-service/app.js';
+import { loadOrderConfig } from '../../services/order-service/config.js';
+import { startPaymentProvider } from '../../services/payment-provider/app.js';
+import { loadPaymentProviderConfig } from '../../services/payment-provider/config.js';
+import { startPaymentService } from '../../services/payment-service/app.js';
+import { loadPaymentConfig } from '../../services/payment-service/config.js';
+import { startShippingService } from '../../services/shipping-service/app.js';
+import { loadShippingConfig } from '../../services/shipping-service/config.js';
+import { TestBroker } from './broker.js';
+import { LogCapture } from './log-capture.js';
+
+export const SAGA_SERVICES = ['order-service', 'inventory-service', 'payment-service', 'shipping-service'] as const;
+export type ServiceName = (typeof SAGA_SERVICES)[number] | 'payment-provider';
+
+const env = process.env;
+const AMQP_URL = env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const MAX_ATTEMPTS = 4;
+
+/**
+ * True when the suite targets a stack someone else started (docker compose): ORDER_API_URL,
+ * PAYMENT_PROVIDER_URL and the connection strings then come from the environment, and tests
+ * that must stop a service in-process are skipped.
+ */
+export const EXTERNAL_STACK = Boolean(env.ORDER_API_URL);
+
+/**
+ * One isolated system for one test file: every service started in-process against the real
+ * RabbitMQ, Postgres and Redis, under a random namespace (schemas, exchange, queues), or the
+ * external stack described by environment variables. `stop()` removes what it created.
+ */
+export class TestStack {
+  readonly logs = new LogCapture();
+  private readonly running = new Map<ServiceName, RunningService>();
+  orderApi = env.ORDER_API_URL ?? '';
+  providerUrl = env.PAYMENT_PROVIDER_URL ?? '';
+  readonly providerApiKey = env.PAYMENT_PROVIDER_API_KEY ?? 'sk_test_local_provider_key';
+
+  private constructor(
+    readonly namespace: string,
+    readonly db: pg.Pool,
+    readonly broker: TestBroker,
+    private readonly overrides: Record<string, string>,
+  ) {}
+
+  static async start(overrides: Record<string, string> = {}): Promise<TestStack> {
+    const namespace = EXTERNAL_STACK ? (env.NAMESPACE ?? '') : `t${randomBytes(4).toString('hex')}_`;
+    const db = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
+    db.on('error', () => undefined);
+    const stack = new TestStack(namespace, db, await TestBroker.connect(AMQP_URL, namespace), overrides);
+    if (!EXTERNAL_STACK) {
+      await stack.startService('payment-provider');
+      for (const service of SAGA_SERVICES) await stack.startService(service);
+    }
+    return stack;
+  }
+
+  /** The environment an in-process service is configured from. */
+  private serviceEnv(port: number): NodeJS.ProcessEnv {
+    return {
+      NAMESPACE: this.namespace,
+      AMQP_URL,
+      DATABASE_URL,
+      REDIS_URL,
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+      OUTBOX_SWEEP_MS: '200',
+      MESSAGE_RETRY_BASE_MS: '100',
+      MESSAGE_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+      DB_POOL_SIZE: '4',
+      PAYMENT_PROVIDER_URL: this.providerUrl,
+      PAYMENT_PROVIDER_API_KEY: this.providerApiKey,
+      FAULT_INJECTION_ENABLED: 'true',
+      DEADLINE_SWEEP_MS: '500',
+      ...this.overrides,
+    };
+  }
+
+  /** Starts (or restarts) one service in-process. */
+  async startService(name: ServiceName): Promise<void> {
+    if (EXTERNAL_STACK) throw new Error('cannot start services of an external stack');
+    const logger = this.logs.loggerFor(name);
+    let service: RunningService;
+    switch (name) {
+      case 'payment-provider':
+        service = await startPaymentProvider(loadPaymentProviderConfig(this.serviceEnv(0)), { logger });
+        this.providerUrl = service.url;
+        break;
+      case 'order-service':
+        service = await startOrderService(loadOrderConfig(this.serviceEnv(0)), { logger });
+        this.orderApi = service.url;
+        break;
+      case 'inventory-service':
+        service = await startInventoryService(loadInventoryConfig(this.serviceEnv(0)), { logger });
+        break;
+      case 'payment-service':
+        service = await startPaymentService(loadPaymentConfig(this.serviceEnv(0)), { logger });
+        break;
+      case 'shipping-service':
+        service = await startShippingService(loadShippingConfig(this.serviceEnv(0)), { logger });
+        break;
+    }
+    this.running.set(name, service);
+  }
+
+  /** Stops one in-process service gracefully. */
+  async stopService(name: ServiceName): Promise<void> {
+    const service = this.running.get(name);
+    this.running.delete(name);
+    await service?.stop();
+  }
+
+  isRunning(name: ServiceName): boolean {
+    return this.running.has(name);
+  }
+
+  /** Schema-qualified table name of a service's table, e.g. table('inventory-service', 'stock'). */
+  table(service: ServiceName, name: string): string {
+    return `"${this.namespace}${service.replace(/-/g, '_')}"."${name}"`;
+  }
+
+  async stop(): Promise<void> {
+    for (const name of [...this.running.keys()].reverse()) await this.stopService(name);
+    if (!EXTERNAL_STACK) {
+      await this.broker.deleteTopology([...SAGA_SERVICES], MAX_ATTEMPTS - 1).catch(() => undefined);
+      for (const service of [...SAGA_SERVICES, 'payment-provider']) {
+        await this.db.query(`DROP SCHEMA IF EXISTS "${this.namespace}${service.replace(/-/g, '_')}" CASCADE`);
+      }
+    }
+    await this.broker.close();
+    await this.db.end();
+  }
+}
