@@ -1,0 +1,41 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+
+/** Runs a service's main.ts as its own process with `env` and returns its exit code and stderr. */
+async function runService(service: string, env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'services', service, 'main.ts')], {
+    env: { ...process.env, PORT: '0', NAMESPACE: 'startup_probe_', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearTimeout(timer);
+  return { code, stderr };
+}
+
+describe('start-up with a backing server down', () => {
+  it.each([
+    ['order-service', { AMQP_URL: 'amqp://guest:guest@127.0.0.1:1' }, 'RabbitMQ', 'rabbitmq-server -detached'],
+    ['inventory-service', { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/postgres' }, 'PostgreSQL', 'pg_ctlcluster'],
+    ['order-service', { REDIS_URL: 'redis://127.0.0.1:1' }, 'Redis', 'redis-server'],
+  ])('when %s starts with %o unreachable, then it prints one line naming %s and how to start it, and exits 1', async (service, env, name, hint) => {
+    const { code, stderr } = await runService(service, env);
+    expect(code).toBe(1);
+    const lines = stderr.split('\n').filter((line) => line.trim() && !line.includes('npm warn'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`${name} is unreachable`);
+    expect(lines[0]).toContain(hint);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('when a configuration variable is invalid, then the service names it and exits 1', async () => {
+    const { code, stderr } = await runService('shipping-service', { AMQP_PREFETCH: 'lots' });
+    expect(code).toBe(1);
+    expect(stderr).toContain('AMQP_PREFETCH');
+  });
+});
