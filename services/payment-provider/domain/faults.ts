@@ -1,0 +1,40 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+export const FaultSettings = Type.Object(
+  {
+    /** Added before a payment or refund is processed. */
+    latency_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 120_000 })),
+    /** Share of requests answered 500 without anything committed. */
+    error_rate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    /** Never answer (the client's timeout must cancel). */
+    hang: Type.Optional(Type.Boolean()),
+    /** Commit the payment/refund, then answer 500 ("500") or nothing at all ("timeout"). */
+    commit_then_fail: Type.Optional(Type.Union([Type.Null(), Type.Literal('500'), Type.Literal('timeout')])),
+    /** Which routes the faults apply to. */
+    match: Type.Optional(Type.Union([Type.Literal('payments'), Type.Literal('refunds'), Type.Literal('all')])),
+  },
+  { additionalProperties: false },
+);
+export type FaultSettings = Static<typeof FaultSettings>;
+
+/**
+ * Fault-injection control for tests. Per process, in memory, on purpose: it is a switch a test
+ * flips on the instance it talks to, not state of the provider's ledger.
+ */
+export class Faults {
+  private settings: FaultSettings = {};
+
+  get current(): FaultSettings {
+    return { ...this.settings };
+  }
+
+  set(settings: FaultSettings): void {
+    this.settings = { ...settings };
+  }
+
+  /** The faults that apply to a route ('payments' or 'refunds'). */
+  for(route: 'payments' | 'refunds'): FaultSettings {
+    const match = this.settings.match ?? 'all';
+    return match === 'all' || match === route ? this.settings : {};
+  }
+}

@@ -1,0 +1,41 @@
+import { HTTPClient } from '../../shared/http/http-client.js';
+import { createLogger, type Logger } from '../../shared/logging/logger.js';
+import { CircuitBreaker } from '../../shared/resilience/circuit-breaker.js';
+import { startParticipant, type RunningParticipant } from '../../shared/startup/start-participant.js';
+import type { PaymentConfig } from './config.js';
+import { ProviderPaymentService } from './data-access/payment-provider/provider-payment-service.js';
+import { paymentHandlers } from './entry-points/messaging/payment-handlers.js';
+
+export const SERVICE = 'payment-service';
+
+/**
+ * Starts payment-service: charges and refunds through the adapter layer, composed as
+ * timeout (HTTP client, aborts the request) → retry (transient errors only, same idempotency key)
+ * → circuit breaker (declines and 4xx never count).
+ */
+export async function startPaymentService(config: PaymentConfig, options: { logger?: Logger } = {}): Promise<RunningParticipant> {
+  const logger = options.logger ?? createLogger({ service: SERVICE, level: config.LOG_LEVEL });
+  const client = new HTTPClient({
+    baseUrl: config.PAYMENT_PROVIDER_URL,
+    apiKey: config.PAYMENT_PROVIDER_API_KEY,
+    timeoutMs: config.PAYMENT_PROVIDER_TIMEOUT_MS,
+    // Short in-process retries: longer outages are retried by the message's delay queues instead,
+    // which do not hold a consumer slot while waiting.
+    retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 2_000 },
+    logger,
+  });
+  const breaker = new CircuitBreaker({
+    name: 'payment-provider',
+    failureThreshold: config.BREAKER_FAILURE_THRESHOLD,
+    resetTimeoutMs: config.BREAKER_RESET_TIMEOUT_MS,
+    onStateChange: (state) => logger.warn('payment provider circuit changed state', { state }),
+  });
+  const payments = new ProviderPaymentService(client, breaker);
+  return startParticipant({
+    service: SERVICE,
+    config,
+    logger,
+    handlers: ({ unitOfWork }) => paymentHandlers({ unitOfWork, payments, logger }),
+    onStop: async () => breaker.shutdown(),
+  });
+}
