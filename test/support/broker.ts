@@ -46,11 +46,12 @@ export class TestBroker {
   /** Deletes every queue and exchange of the namespace (services stopped first). */
   async deleteTopology(services: string[], retryLevels: number): Promise<void> {
     const names = this.names;
-    for (const service of services) {
-      await this.channel.deleteQueue(names.queue(service));
-      await this.channel.deleteQueue(names.deadLetterQueue(service));
-      for (let level = 1; level <= retryLevels; level += 1) await this.channel.deleteQueue(names.retryQueue(service, level));
-    }
+    const queues = services.flatMap((service) => [
+      names.queue(service),
+      names.deadLetterQueue(service),
+      ...Array.from({ length: retryLevels }, (_, i) => names.retryQueue(service, i + 1)),
+    ]);
+    for (const queue of queues) await this.channel.deleteQueue(queue);
     await this.channel.deleteExchange(names.exchange);
     await this.channel.deleteExchange(names.deadLetterExchange);
   }

@@ -128,7 +128,10 @@ export class TestStack {
   async stop(): Promise<void> {
     for (const name of [...this.running.keys()].reverse()) await this.stopService(name);
     if (!EXTERNAL_STACK) {
-      await this.broker.deleteTopology([...SAGA_SERVICES], MAX_ATTEMPTS - 1).catch(() => undefined);
+      // A fresh connection: the test's own may have been closed by a broker outage it caused.
+      const cleaner = await TestBroker.connect(AMQP_URL, this.namespace);
+      await cleaner.deleteTopology([...SAGA_SERVICES], MAX_ATTEMPTS - 1);
+      await cleaner.close();
       for (const service of [...SAGA_SERVICES, 'payment-provider']) {
         await this.db.query(`DROP SCHEMA IF EXISTS "${this.namespace}${service.replace(/-/g, '_')}" CASCADE`);
       }
