@@ -84,6 +84,39 @@ describe('at-least-once delivery, exactly-once effects', () => {
   });
 });
 
+describe('reordering', () => {
+  it('when a cancellation overtakes order.created, then nothing is reserved and stock is untouched', async () => {
+    const orderId = randomUUID();
+    const before = await stockOf('TSHIRT-BLUE-M');
+    const cancel = newEnvelope('order.cancel_requested', EVENT_VERSION, { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
+    await stack.broker.publish('order.cancel_requested', cancel, { messageId: cancel.id });
+    await waitFor(() => inboxHas('inventory-service', cancel.id), { what: 'the cancellation to be handled' });
+    const created = newEnvelope(
+      'order.created',
+      EVENT_VERSION,
+      {
+        order_id: orderId,
+        customer_id: 'cus_reorder',
+        items: [{ sku: 'TSHIRT-BLUE-M', quantity: 2, unit_price: '19.99' }],
+        total: '39.98',
+        currency: 'USD' as const,
+        payment_source: 'tok_visa',
+        shipping_address: ADDRESS,
+      },
+      { correlationId: orderId },
+    );
+    await stack.broker.publish('order.created', created, { messageId: created.id });
+    await waitFor(() => inboxHas('inventory-service', created.id), { what: 'the late order.created to be handled' });
+    expect(await stockOf('TSHIRT-BLUE-M')).toBe(before);
+    const { rows } = await stack.db.query(
+      `SELECT status FROM ${stack.table('inventory-service', 'reservations')} WHERE order_id = $1`,
+      [orderId],
+    );
+    expect(rows).toEqual([{ status: 'cancelled' }]);
+    expect(await ledger.paymentsFor(orderId)).toEqual([]);
+  });
+});
+
 describe('poison messages', () => {
   it('when unparseable and schema-invalid messages arrive, then they are dead-lettered with a reason and good orders still complete', async () => {
     const dlq = stack.broker.names.deadLetterQueue('inventory-service');

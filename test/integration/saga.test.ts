@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrderApi, ProviderLedger, orderBody } from '../support/order-api.js';
+import { expectNoSecretsInLogs } from '../support/secret-scan.js';
 import { EXTERNAL_STACK, TestStack } from '../support/test-stack.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -158,5 +159,9 @@ describe('order saga through the REST API', () => {
         expect(await ledger.netChargeCents(id)).toBe(1900);
       }
     }
+  });
+
+  it.skipIf(EXTERNAL_STACK)('when every path above ran, then no log line holds a card token, the provider key or a bearer token', () => {
+    expectNoSecretsInLogs(stack);
   });
 });
