@@ -137,6 +137,7 @@ export class EventConsumer {
       headers: {
         ...message.properties.headers,
         [DEAD_LETTER_HEADERS.retryCount]: retry,
+        [DEAD_LETTER_HEADERS.routingKey]: originalRoutingKey(message),
         [DEAD_LETTER_HEADERS.error]: redactText(detail).slice(0, 1000),
       },
     });
@@ -151,7 +152,7 @@ export class EventConsumer {
         [DEAD_LETTER_HEADERS.error]: redactText(detail).slice(0, 1000),
         [DEAD_LETTER_HEADERS.at]: new Date().toISOString(),
         [DEAD_LETTER_HEADERS.queue]: names.queue(service),
-        [DEAD_LETTER_HEADERS.routingKey]: message.fields.routingKey,
+        [DEAD_LETTER_HEADERS.routingKey]: originalRoutingKey(message),
       },
     });
   }
@@ -193,4 +194,10 @@ export class EventConsumer {
       this.options.logger.debug('ack on a closed channel skipped', { error });
     }
   }
+}
+
+/** The routing key the message was first published with (a retry arrives keyed by queue name). */
+function originalRoutingKey(message: ConsumeMessage): string {
+  const kept = message.properties.headers?.[DEAD_LETTER_HEADERS.routingKey];
+  return typeof kept === 'string' ? kept : message.fields.routingKey;
 }

@@ -1,0 +1,107 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newEnvelope } from '../../shared/contracts/envelope.js';
+import { EVENT_VERSION } from '../../shared/contracts/events.js';
+import { NonRetryableError } from '../../shared/errors/non-retryable-error.js';
+import { connectAmqp, type AmqpConnectionManager } from '../../shared/messaging/amqp-connection.js';
+import { DEAD_LETTER_HEADERS } from '../../shared/messaging/dead-letter-headers.js';
+import { EventConsumer } from '../../shared/messaging/event-consumer.js';
+import { EventPublisher } from '../../shared/messaging/event-publisher.js';
+import { topologyNames } from '../../shared/messaging/topology-names.js';
+import { TestBroker } from '../support/broker.js';
+import { LogCapture } from '../support/log-capture.js';
+import { waitFor } from '../support/wait-for.js';
+
+const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const SERVICE = 'probe-service';
+const MAX_ATTEMPTS = 3;
+const namespace = `c${randomBytes(4).toString('hex')}_`;
+const names = topologyNames(namespace);
+const logger = new LogCapture().loggerFor(SERVICE);
+
+let connection: AmqpConnectionManager;
+let publisher: EventPublisher;
+let consumer: EventConsumer;
+let broker: TestBroker;
+/** Per order id: how the handler should behave, and how often it ran. */
+const behaviour = new Map<string, { failTimes: number; nonRetryable?: boolean; calls: number }>();
+
+beforeAll(async () => {
+  connection = await connectAmqp({ url: AMQP_URL, name: SERVICE, logger });
+  publisher = new EventPublisher({ connection, names, logger });
+  consumer = new EventConsumer({
+    connection,
+    names,
+    service: SERVICE,
+    publisher,
+    logger,
+    prefetch: 8,
+    maxAttempts: MAX_ATTEMPTS,
+    retryBaseDelayMs: 50,
+    handlers: {
+      'order.cancel_requested': async (event) => {
+        const plan = behaviour.get(event.data.order_id);
+        if (!plan) return;
+        plan.calls += 1;
+        if (plan.calls <= plan.failTimes) {
+          throw plan.nonRetryable ? new NonRetryableError('rejected on purpose') : new Error(`failure ${plan.calls}`);
+        }
+      },
+    },
+  });
+  await consumer.start();
+  broker = await TestBroker.connect(AMQP_URL, namespace);
+});
+
+afterAll(async () => {
+  await consumer.stop();
+  await publisher.close();
+  await connection.close();
+  await broker.deleteTopology([SERVICE], MAX_ATTEMPTS - 1);
+  await broker.close();
+});
+
+async function send(orderId: string) {
+  const event = newEnvelope('order.cancel_requested', EVENT_VERSION, { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
+  await publisher.publish(event);
+  return event;
+}
+
+describe('event consumer against RabbitMQ', () => {
+  it('when a handler fails twice and then succeeds, then it is retried through the delay queues and not dead-lettered', async () => {
+    const orderId = randomUUID();
+    behaviour.set(orderId, { failTimes: 2, calls: 0 });
+    await send(orderId);
+    await waitFor(async () => behaviour.get(orderId)!.calls === 3, { what: 'three attempts' });
+    expect(await broker.messageCount(names.deadLetterQueue(SERVICE))).toBe(0);
+  });
+
+  it('when a handler always fails, then after the last attempt the message is dead-lettered with its error', async () => {
+    const orderId = randomUUID();
+    behaviour.set(orderId, { failTimes: 99, calls: 0 });
+    const event = await send(orderId);
+    const dlq = names.deadLetterQueue(SERVICE);
+    await waitFor(async () => (await broker.messageCount(dlq)) === 1, { what: 'a dead letter' });
+    expect(behaviour.get(orderId)!.calls).toBe(MAX_ATTEMPTS);
+    const [letter] = await broker.drain(dlq);
+    expect(letter?.properties.messageId).toBe(event.id);
+    expect(letter?.properties.headers).toMatchObject({
+      [DEAD_LETTER_HEADERS.reason]: 'retries_exhausted',
+      [DEAD_LETTER_HEADERS.error]: 'failure 3',
+      [DEAD_LETTER_HEADERS.retryCount]: MAX_ATTEMPTS - 1,
+      [DEAD_LETTER_HEADERS.routingKey]: 'order.cancel_requested',
+    });
+    expect(JSON.parse(letter!.content.toString())).toEqual(event);
+  });
+
+  it('when a handler rejects an event as non-retryable, then it is dead-lettered at once', async () => {
+    const orderId = randomUUID();
+    behaviour.set(orderId, { failTimes: 1, nonRetryable: true, calls: 0 });
+    await send(orderId);
+    const dlq = names.deadLetterQueue(SERVICE);
+    await waitFor(async () => (await broker.messageCount(dlq)) === 1, { what: 'a dead letter' });
+    const [letter] = await broker.drain(dlq);
+    expect(letter?.properties.headers?.[DEAD_LETTER_HEADERS.reason]).toBe('handler_rejected');
+    expect(behaviour.get(orderId)!.calls).toBe(1);
+  });
+});
