@@ -2,9 +2,9 @@ import { Redis } from 'ioredis';
 import { readCatalog } from '../../shared/contracts/catalog.js';
 import { listen } from '../../shared/http/health-server.js';
 import { createLogger, type Logger } from '../../shared/logging/logger.js';
-import { EventConsumer } from '../../shared/messaging/event-consumer.js';
 import { assertReachable } from '../../shared/startup/check-dependencies.js';
 import type { RunningService } from '../../shared/startup/running-service.js';
+import { createServiceConsumer } from '../../shared/startup/start-participant.js';
 import { startServiceRuntime, type ServiceRuntime } from '../../shared/startup/service-runtime.js';
 import type { OrderConfig } from './config.js';
 import { seedCatalog } from './data-access/catalog-repository.js';
@@ -34,17 +34,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
   redis.on('error', (error) => logger.warn('redis error', { error }));
   await redis.connect();
 
-  const consumer = new EventConsumer({
-    connection: runtime.connection,
-    names: runtime.names,
-    service: SERVICE,
-    handlers: orderHandlers(runtime.unitOfWork),
-    publisher: runtime.publisher,
-    logger,
-    prefetch: config.AMQP_PREFETCH,
-    maxAttempts: config.MESSAGE_MAX_ATTEMPTS,
-    retryBaseDelayMs: config.MESSAGE_RETRY_BASE_MS,
-  });
+  const consumer = createServiceConsumer(runtime, { service: SERVICE, config, logger, handlers: orderHandlers(runtime.unitOfWork) });
   await consumer.start();
   const sweeper = new DeadlineSweeper(runtime.unitOfWork, config.DEADLINE_SWEEP_MS, logger);
   sweeper.start();

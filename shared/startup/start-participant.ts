@@ -28,6 +28,24 @@ export interface RunningParticipant extends RunningService {
   readonly runtime: ServiceRuntime;
 }
 
+/** The consumer of a service's queue, wired to its runtime and configured from its settings. */
+export function createServiceConsumer(
+  runtime: ServiceRuntime,
+  options: { service: string; config: Omit<ParticipantConfig, 'PORT' | 'HOST'>; logger: Logger; handlers: HandlerMap },
+): EventConsumer {
+  return new EventConsumer({
+    connection: runtime.connection,
+    names: runtime.names,
+    service: options.service,
+    handlers: options.handlers,
+    publisher: runtime.publisher,
+    logger: options.logger,
+    prefetch: options.config.AMQP_PREFETCH,
+    maxAttempts: options.config.MESSAGE_MAX_ATTEMPTS,
+    retryBaseDelayMs: options.config.MESSAGE_RETRY_BASE_MS,
+  });
+}
+
 /**
  * Starts a message-driven saga participant: runtime (schema, pool, broker, outbox relay), its
  * consumer, and a small HTTP listener for /healthz and /readyz. `stop()` drains in order:
@@ -37,17 +55,7 @@ export async function startParticipant(options: ParticipantOptions): Promise<Run
   const { config, logger, service } = options;
   const runtime = await startServiceRuntime({ service, config, logger });
   await options.prepare?.(runtime);
-  const consumer = new EventConsumer({
-    connection: runtime.connection,
-    names: runtime.names,
-    service,
-    handlers: options.handlers(runtime),
-    publisher: runtime.publisher,
-    logger,
-    prefetch: config.AMQP_PREFETCH,
-    maxAttempts: config.MESSAGE_MAX_ATTEMPTS,
-    retryBaseDelayMs: config.MESSAGE_RETRY_BASE_MS,
-  });
+  const consumer = createServiceConsumer(runtime, { service, config, logger, handlers: options.handlers(runtime) });
   await consumer.start();
   const app = express();
   app.disable('x-powered-by');
