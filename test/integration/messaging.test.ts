@@ -21,21 +21,13 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function inboxHas(service: 'inventory-service' | 'payment-service', eventId: string): Promise<boolean> {
-  const { rowCount } = await stack.db.query(`SELECT 1 FROM ${stack.table(service, 'inbox')} WHERE event_id = $1`, [eventId]);
-  return rowCount === 1;
-}
 
-async function stockOf(sku: string): Promise<number> {
-  const { rows } = await stack.db.query(`SELECT available FROM ${stack.table('inventory-service', 'stock')} WHERE sku = $1`, [sku]);
-  return rows[0].available as number;
-}
 
 describe('at-least-once delivery, exactly-once effects', () => {
   it('when order.created is delivered again, then stock is reserved once and the card charged once', async () => {
     const placed = await api.place(orderBody({ items: [{ sku: 'STICKER-PACK', quantity: 5 }] }));
     expect((await api.settled(placed.id)).status).toBe('completed');
-    const stockAfter = await stockOf('STICKER-PACK');
+    const stockAfter = await stack.stockOf('STICKER-PACK');
     const { rows } = await stack.db.query(
       `SELECT envelope FROM ${stack.table('order-service', 'outbox')} WHERE routing_key = 'order.created' AND envelope->'data'->>'order_id' = $1`,
       [placed.id],
@@ -46,9 +38,9 @@ describe('at-least-once delivery, exactly-once effects', () => {
     await stack.broker.publish('order.created', original, { messageId: original.id, type: 'order.created' });
     const semanticDuplicate = { ...original, id: randomUUID() };
     await stack.broker.publish('order.created', semanticDuplicate, { messageId: semanticDuplicate.id, type: 'order.created' });
-    await waitFor(() => inboxHas('inventory-service', semanticDuplicate.id), { what: 'the duplicate to be handled' });
+    await waitFor(() => stack.handled('inventory-service', semanticDuplicate.id), { what: 'the duplicate to be handled' });
 
-    expect(await stockOf('STICKER-PACK')).toBe(stockAfter);
+    expect(await stack.stockOf('STICKER-PACK')).toBe(stockAfter);
     const { rows: reservations } = await stack.db.query(
       `SELECT status FROM ${stack.table('inventory-service', 'reservations')} WHERE order_id = $1`,
       [placed.id],
@@ -75,7 +67,7 @@ describe('at-least-once delivery, exactly-once effects', () => {
       stack.broker.publish('inventory.reserved', first, { messageId: first.id }),
       stack.broker.publish('inventory.reserved', second, { messageId: second.id }),
     ]);
-    await waitFor(async () => (await inboxHas('payment-service', first.id)) && (await inboxHas('payment-service', second.id)), {
+    await waitFor(async () => (await stack.handled('payment-service', first.id)) && (await stack.handled('payment-service', second.id)), {
       what: 'all three deliveries to be handled',
     });
     const payments = await ledger.paymentsFor(orderId);
@@ -87,10 +79,10 @@ describe('at-least-once delivery, exactly-once effects', () => {
 describe('reordering', () => {
   it('when a cancellation overtakes order.created, then nothing is reserved and stock is untouched', async () => {
     const orderId = randomUUID();
-    const before = await stockOf('TSHIRT-BLUE-M');
+    const before = await stack.stockOf('TSHIRT-BLUE-M');
     const cancel = newEnvelope('order.cancel_requested', EVENT_VERSION, { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
     await stack.broker.publish('order.cancel_requested', cancel, { messageId: cancel.id });
-    await waitFor(() => inboxHas('inventory-service', cancel.id), { what: 'the cancellation to be handled' });
+    await waitFor(() => stack.handled('inventory-service', cancel.id), { what: 'the cancellation to be handled' });
     const created = newEnvelope(
       'order.created',
       EVENT_VERSION,
@@ -106,8 +98,8 @@ describe('reordering', () => {
       { correlationId: orderId },
     );
     await stack.broker.publish('order.created', created, { messageId: created.id });
-    await waitFor(() => inboxHas('inventory-service', created.id), { what: 'the late order.created to be handled' });
-    expect(await stockOf('TSHIRT-BLUE-M')).toBe(before);
+    await waitFor(() => stack.handled('inventory-service', created.id), { what: 'the late order.created to be handled' });
+    expect(await stack.stockOf('TSHIRT-BLUE-M')).toBe(before);
     const { rows } = await stack.db.query(
       `SELECT status FROM ${stack.table('inventory-service', 'reservations')} WHERE order_id = $1`,
       [orderId],

@@ -35,10 +35,6 @@ async function setFaults(faults: Record<string, unknown>): Promise<void> {
   expect(response.status).toBe(200);
 }
 
-async function stockOf(sku: string): Promise<number> {
-  const { rows } = await stack.db.query(`SELECT available FROM ${stack.table('inventory-service', 'stock')} WHERE sku = $1`, [sku]);
-  return rows[0].available as number;
-}
 
 // Fault injection is enabled on the in-process provider only.
 describe.skipIf(EXTERNAL_STACK)('payment provider faults', () => {
@@ -80,13 +76,13 @@ describe.skipIf(EXTERNAL_STACK)('payment provider faults', () => {
   });
 
   it('when the provider hangs past the saga deadline, then the order is cancelled, stock released and nothing kept', async () => {
-    const before = await stockOf('BOOK-SAGAS');
+    const before = await stack.stockOf('BOOK-SAGAS');
     await setFaults({ hang: true, match: 'payments' });
     const placed = await api.place(orderBody({ items: [{ sku: 'BOOK-SAGAS', quantity: 1 }] }));
     const order = await api.settled(placed.id, 15_000);
     expect(order).toMatchObject({ status: 'cancelled', cancellation_reason: 'deadline_exceeded' });
     await setFaults({});
-    await waitFor(async () => (await stockOf('BOOK-SAGAS')) === before, { what: 'stock released', timeoutMs: 20_000 });
+    await waitFor(async () => (await stack.stockOf('BOOK-SAGAS')) === before, { what: 'stock released', timeoutMs: 20_000 });
     // The charge may still land after the provider heals (same key); the cancellation then refunds it.
     await waitFor(async () => (await ledger.netChargeCents(placed.id)) === 0, { what: 'no money kept', timeoutMs: 20_000 });
   });

@@ -18,14 +18,10 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function inventoryStock(sku: string): Promise<number> {
-  const { rows } = await stack.db.query(`SELECT available FROM ${stack.table('inventory-service', 'stock')} WHERE sku = $1`, [sku]);
-  return rows[0].available as number;
-}
 
 describe('order saga through the REST API', () => {
   it('when a visa order is placed, then it completes with one charge of its total and stock decremented', async () => {
-    const before = await inventoryStock('TSHIRT-BLUE-M');
+    const before = await stack.stockOf('TSHIRT-BLUE-M');
     const placed = await api.place(orderBody({ items: [{ sku: 'TSHIRT-BLUE-M', quantity: 3 }] }));
     expect(placed.status).toBe('pending');
     expect(placed.total).toBe('59.97');
@@ -40,27 +36,27 @@ describe('order saga through the REST API', () => {
     const payments = await ledger.paymentsFor(placed.id);
     expect(payments).toHaveLength(1);
     expect(payments[0]).toMatchObject({ status: 'succeeded', amount: '59.97', currency: 'USD', amount_refunded: '0.00' });
-    expect(await inventoryStock('TSHIRT-BLUE-M')).toBe(before - 3);
+    expect(await stack.stockOf('TSHIRT-BLUE-M')).toBe(before - 3);
     await waitFor(async () => (await api.available('TSHIRT-BLUE-M')) === before - 3, { what: 'the stock read model' });
   });
 
   it('when an item is out of stock, then the order is cancelled and nothing is charged', async () => {
-    const before = await inventoryStock('POSTER-LTD');
+    const before = await stack.stockOf('POSTER-LTD');
     const placed = await api.place(orderBody({ items: [{ sku: 'MUG-LOGO', quantity: 1 }, { sku: 'POSTER-LTD', quantity: before + 1 }] }));
 
     const order = await api.settled(placed.id);
     expect(order).toMatchObject({ status: 'cancelled', cancellation_reason: 'out_of_stock' });
     expect(await ledger.paymentsFor(placed.id)).toEqual([]);
-    expect(await inventoryStock('POSTER-LTD')).toBe(before);
+    expect(await stack.stockOf('POSTER-LTD')).toBe(before);
   });
 
   it('when the card is declined, then the order is cancelled, the stock released and no money kept', async () => {
-    const before = await inventoryStock('BOOK-SAGAS');
+    const before = await stack.stockOf('BOOK-SAGAS');
     const placed = await api.place(orderBody({ items: [{ sku: 'BOOK-SAGAS', quantity: 2 }], payment_source: 'tok_chargeDeclined' }));
 
     const order = await api.settled(placed.id);
     expect(order).toMatchObject({ status: 'cancelled', cancellation_reason: 'payment_declined' });
-    await waitFor(async () => (await inventoryStock('BOOK-SAGAS')) === before, { what: 'stock released' });
+    await waitFor(async () => (await stack.stockOf('BOOK-SAGAS')) === before, { what: 'stock released' });
     const payments = await ledger.paymentsFor(placed.id);
     expect(payments.map((p) => p.status)).toEqual(['failed']);
     expect(await ledger.netChargeCents(placed.id)).toBe(0);
@@ -77,7 +73,7 @@ describe('order saga through the REST API', () => {
   });
 
   it('when the destination is unserviceable, then the charge is refunded, stock released and the order cancelled', async () => {
-    const before = await inventoryStock('LAMP-DESK');
+    const before = await stack.stockOf('LAMP-DESK');
     const placed = await api.place(
       orderBody({ items: [{ sku: 'LAMP-DESK', quantity: 1 }], shipping_address: { ...orderBody().shipping_address, country: 'AQ' } }),
     );
@@ -88,7 +84,7 @@ describe('order saga through the REST API', () => {
     expect(payments).toHaveLength(1);
     expect(payments[0]).toMatchObject({ status: 'succeeded', amount: '49.90', amount_refunded: '49.90' });
     expect(await ledger.netChargeCents(placed.id)).toBe(0);
-    await waitFor(async () => (await inventoryStock('LAMP-DESK')) === before, { what: 'stock released' });
+    await waitFor(async () => (await stack.stockOf('LAMP-DESK')) === before, { what: 'stock released' });
     expect(order.history.map((h) => h.type)).toEqual(
       expect.arrayContaining(['payment.succeeded', 'shipping.failed', 'payment.refunded']),
     );
@@ -97,7 +93,7 @@ describe('order saga through the REST API', () => {
   it.skipIf(EXTERNAL_STACK)(
     'when a paid order is cancelled before shipment, then it is refunded, released and never shipped',
     async () => {
-      const before = await inventoryStock('MUG-LOGO');
+      const before = await stack.stockOf('MUG-LOGO');
       await stack.stopService('shipping-service');
       try {
         const placed = await api.place(orderBody({ items: [{ sku: 'MUG-LOGO', quantity: 4 }] }));
@@ -108,7 +104,7 @@ describe('order saga through the REST API', () => {
         expect(await cancel.json()).toMatchObject({ status: 'cancelled', cancellation_reason: 'customer_request' });
 
         await waitFor(async () => (await ledger.netChargeCents(placed.id)) === 0, { what: 'the refund' });
-        await waitFor(async () => (await inventoryStock('MUG-LOGO')) === before, { what: 'stock released' });
+        await waitFor(async () => (await stack.stockOf('MUG-LOGO')) === before, { what: 'stock released' });
         await stack.startService('shipping-service');
         // payment.succeeded and order.cancel_requested both reach shipping now: it must not ship.
         const shipment = await waitFor(async () => {

@@ -120,6 +120,19 @@ export class TestStack {
     return this.running.has(name);
   }
 
+  /** inventory-service's own figure of available stock (the source of truth, not the read model). */
+  async stockOf(sku: string): Promise<number> {
+    const { rows } = await this.db.query(`SELECT available FROM ${this.table('inventory-service', 'stock')} WHERE sku = $1`, [sku]);
+    if (!rows[0]) throw new Error(`no stock row for ${sku}`);
+    return rows[0].available as number;
+  }
+
+  /** Whether a service has applied the event (its inbox holds the id). */
+  async handled(service: ServiceName, eventId: string): Promise<boolean> {
+    const { rowCount } = await this.db.query(`SELECT 1 FROM ${this.table(service, 'inbox')} WHERE event_id = $1`, [eventId]);
+    return rowCount === 1;
+  }
+
   /** Schema-qualified table name of a service's table, e.g. table('inventory-service', 'stock'). */
   table(service: ServiceName, name: string): string {
     return `"${this.namespace}${service.replace(/-/g, '_')}"."${name}"`;
