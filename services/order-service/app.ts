@@ -1,4 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { DeadLetterArchiver } from '../../shared/dead-letters/dead-letter-archiver.js';
+import { openDeadLetterStore } from '../../shared/dead-letters/open-dead-letter-store.js';
+import { SAGA_SERVICES } from '../../shared/messaging/saga-services.js';
 import { readCatalog } from '../../shared/contracts/catalog.js';
 import { listen } from '../../shared/http/health-server.js';
 import { createLogger, type Logger } from '../../shared/logging/logger.js';
@@ -10,6 +14,7 @@ import type { OrderConfig } from './config.js';
 import { seedCatalog } from './data-access/catalog-repository.js';
 import { DeadlineSweeper } from './domain/deadline-sweeper.js';
 import { createApp } from './entry-points/http/create-app.js';
+import { deadLettersRouter } from './entry-points/http/dead-letters-router.js';
 import { orderHandlers } from './entry-points/messaging/order-handlers.js';
 
 export const SERVICE = 'order-service';
@@ -39,11 +44,28 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
   const sweeper = new DeadlineSweeper(runtime.unitOfWork, config.DEADLINE_SWEEP_MS, logger);
   sweeper.start();
 
+  // order-service also hosts operations: it archives every service's dead letters for the admin API.
+  const deadLetters = await openDeadLetterStore({ connectionString: config.DATABASE_URL, namespace: config.NAMESPACE, logger });
+  const archiver = new DeadLetterArchiver({
+    connection: runtime.connection,
+    names: runtime.names,
+    services: SAGA_SERVICES,
+    store: deadLetters.store,
+    logger,
+  });
+  await archiver.start();
+
   const app = createApp({
     pool: runtime.pool,
     unitOfWork: runtime.unitOfWork,
     sagaTimeoutMs: config.SAGA_TIMEOUT_MS,
     logger,
+    deadLetters: deadLettersRouter({
+      store: deadLetters.store,
+      publisher: runtime.publisher,
+      names: runtime.names,
+      adminToken: config.ADMIN_API_TOKEN || randomBytes(32).toString('hex'),
+    }),
     readiness: {
       postgres_and_rabbitmq: () => runtime.isReady(),
       redis: async () => (await redis.ping()) === 'PONG',
@@ -59,7 +81,9 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
       logger.info('service stopping');
       await http.close();
       await consumer.stop();
+      await archiver.stop();
       await sweeper.stop();
+      await deadLetters.pool.end();
       await runtime.close();
       redis.disconnect();
       logger.info('service stopped');

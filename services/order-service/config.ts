@@ -10,6 +10,11 @@ export const OrderConfigSchema = Type.Object({
   SAGA_TIMEOUT_MS: Type.Integer({ default: 300_000, minimum: 1_000 }),
   /** How often the deadline sweeper looks for overdue orders. */
   DEADLINE_SWEEP_MS: Type.Integer({ default: 5_000, minimum: 100 }),
+  /**
+   * Secret: enables the operations endpoints (/admin/dead-letters) for callers sending it as
+   * `X-Admin-Token`. Unset: those endpoints answer 403.
+   */
+  ADMIN_API_TOKEN: Type.String({ default: '' }),
   /** Demo catalog that seeds an empty product table (names, prices, initial stock). */
   CATALOG_FILE: Type.String({ default: '' }),
 });

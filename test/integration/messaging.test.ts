@@ -1,10 +1,12 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEnvelope } from '../../shared/contracts/envelope.js';
 import { EVENT_VERSION } from '../../shared/contracts/events.js';
-import { DEAD_LETTER_HEADERS } from '../../shared/messaging/dead-letter-headers.js';
 import { ADDRESS, OrderApi, ProviderLedger, orderBody } from '../support/order-api.js';
-import { TestStack } from '../support/test-stack.js';
+import { ADMIN_TOKEN, TestStack } from '../support/test-stack.js';
 import { waitFor } from '../support/wait-for.js';
 
 let stack: TestStack;
@@ -111,22 +113,105 @@ describe('reordering', () => {
 
 describe('poison messages', () => {
   it('when unparseable and schema-invalid messages arrive, then they are dead-lettered with a reason and good orders still complete', async () => {
-    const dlq = stack.broker.names.deadLetterQueue('inventory-service');
     await stack.broker.publish('order.created', Buffer.from('{not json'), { messageId: 'garbage-1' });
     const invalid = newEnvelope('order.created', EVENT_VERSION, { order_id: randomUUID(), items: 'none' }, { correlationId: randomUUID() });
     await stack.broker.publish('order.created', invalid, { messageId: invalid.id });
 
-    await waitFor(async () => (await stack.broker.messageCount(dlq)) === 2, { what: 'two dead letters' });
-    const letters = await stack.broker.drain(dlq);
-    const reasons = letters.map((m) => m.properties.headers?.[DEAD_LETTER_HEADERS.reason]).sort();
-    expect(reasons).toEqual(['schema_invalid', 'unparseable']);
-    for (const letter of letters) {
-      expect(letter.properties.headers?.[DEAD_LETTER_HEADERS.queue]).toBe(stack.broker.names.queue('inventory-service'));
-      expect(String(letter.properties.headers?.[DEAD_LETTER_HEADERS.error])).not.toBe('');
-    }
-    expect(letters.find((m) => m.properties.messageId === 'garbage-1')?.content.toString()).toBe('{not json');
+    const letters = await waitFor(
+      async () => {
+        const found = await deadLetters('?service=inventory-service');
+        return found.length === 2 ? found : undefined;
+      },
+      { what: 'two archived dead letters' },
+    );
+    expect(letters.map((l) => l.reason).sort()).toEqual(['schema_invalid', 'unparseable']);
+    expect(letters.every((l) => l.error && l.queue === stack.broker.names.deadLetterQueue('inventory-service'))).toBe(true);
+    expect(letters.find((l) => l.message_id === 'garbage-1')?.body).toBe('{not json');
+    expect(await stack.broker.messageCount(stack.broker.names.deadLetterQueue('inventory-service'))).toBe(0);
 
     const placed = await api.place();
     expect((await api.settled(placed.id)).status).toBe('completed');
+  });
+});
+
+interface LetterView {
+  id: string;
+  reason: string;
+  error: string | null;
+  queue: string;
+  message_id: string | null;
+  body: string | null;
+  replay_count: number;
+}
+
+const run = promisify(execFile);
+
+/** Runs the dead-letter CLI against this test's namespace and returns its output. */
+async function dlq(...args: string[]): Promise<string> {
+  const script = path.resolve(import.meta.dirname, '..', '..', 'infra', 'scripts', 'dlq.ts');
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', script, ...args], {
+    env: { ...process.env, NAMESPACE: stack.namespace },
+    timeout: 30_000,
+  });
+  return stdout;
+}
+
+async function deadLetters(query = ''): Promise<LetterView[]> {
+  const response = await fetch(`${stack.orderApi}/admin/dead-letters${query}`, { headers: { 'x-admin-token': ADMIN_TOKEN } });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { data: LetterView[] }).data;
+}
+
+describe('dead-letter tooling', () => {
+  it('when a dead letter is replayed after its cause is gone, then its service applies it and the replay is recorded', async () => {
+    const orderId = randomUUID();
+    const cancel = newEnvelope('order.cancel_requested', EVENT_VERSION, { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
+    // As if shipping had given up on it earlier: straight into its dead-letter queue.
+    await stack.broker.sendToQueue(stack.broker.names.deadLetterQueue('shipping-service'), cancel, {
+      messageId: cancel.id,
+      type: cancel.type,
+      headers: { 'x-dead-letter-reason': 'retries_exhausted', 'x-dead-letter-error': 'database was down', 'x-dead-lettered-at': new Date().toISOString() },
+    });
+    const [letter] = await waitFor(async () => {
+      const found = await deadLetters('?service=shipping-service&reason=retries_exhausted');
+      return found.length === 1 ? found : undefined;
+    });
+    expect(await stack.handled('shipping-service', cancel.id)).toBe(false);
+
+    const replay = await fetch(`${stack.orderApi}/admin/dead-letters/${letter!.id}/replay`, { method: 'POST', headers: { 'x-admin-token': ADMIN_TOKEN } });
+    expect(replay.status).toBe(202);
+    expect(await replay.json()).toMatchObject({ replay_count: 1 });
+    await waitFor(() => stack.handled('shipping-service', cancel.id), { what: 'the replayed event to be applied' });
+    const { rows } = await stack.db.query(`SELECT requested_by FROM ${stack.table('dead-letters', 'dead_letter_replays')} WHERE dead_letter_id = $1`, [letter!.id]);
+    expect(rows).toEqual([{ requested_by: 'admin-api' }]);
+
+    const purge = await fetch(`${stack.orderApi}/admin/dead-letters/${letter!.id}`, { method: 'DELETE', headers: { 'x-admin-token': ADMIN_TOKEN } });
+    expect(purge.status).toBe(204);
+    expect(await deadLetters('?service=shipping-service')).toEqual([]);
+  });
+
+  it('when operators use the CLI, then it lists with filters, replays and purges', async () => {
+    const orderId = randomUUID();
+    const cancel = newEnvelope('order.cancel_requested', EVENT_VERSION, { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
+    await stack.broker.sendToQueue(stack.broker.names.deadLetterQueue('inventory-service'), cancel, {
+      messageId: cancel.id,
+      type: cancel.type,
+      headers: { 'x-dead-letter-reason': 'handler_rejected', 'x-dead-lettered-at': new Date().toISOString() },
+    });
+    await waitFor(async () => (await deadLetters('?reason=handler_rejected')).length === 1, { what: 'the archived letter' });
+
+    const listed = JSON.parse(await dlq('list', '--reason', 'handler_rejected', '--type', 'order.cancel_requested', '--json')) as LetterView[];
+    expect(listed.map((l) => l.message_id)).toEqual([cancel.id]);
+    expect(JSON.parse(await dlq('list', '--reason', 'handler_rejected', '--older-than', '3600', '--json'))).toEqual([]);
+    expect(await dlq('replay', '--all', '--reason', 'handler_rejected')).toContain('replayed 1');
+    await waitFor(() => stack.handled('inventory-service', cancel.id), { what: 'the replayed event to be applied' });
+    expect(await dlq('purge', listed[0]!.id)).toContain('purged 1');
+    expect(await deadLetters('?reason=handler_rejected')).toEqual([]);
+  });
+
+  it('when the operations endpoints are called without the admin token, then 403', async () => {
+    const response = await fetch(`${stack.orderApi}/admin/dead-letters`);
+    expect(response.status).toBe(403);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
   });
 });

@@ -28,6 +28,12 @@ export class TestBroker {
     await this.channel.waitForConfirms();
   }
 
+  /** Puts a message straight into one queue (through the default exchange), confirmed. */
+  async sendToQueue(queue: string, content: object, properties: Options.Publish = {}): Promise<void> {
+    this.channel.sendToQueue(queue, Buffer.from(JSON.stringify(content)), { persistent: true, contentType: 'application/json', ...properties });
+    await this.channel.waitForConfirms();
+  }
+
   /** Takes every message currently in `queue` (acking them). */
   async drain(queue: string): Promise<GetMessage[]> {
     const messages: GetMessage[] = [];

@@ -16,12 +16,15 @@ import { LogCapture } from './log-capture.js';
 
 export const SAGA_SERVICES = ['order-service', 'inventory-service', 'payment-service', 'shipping-service'] as const;
 export type ServiceName = (typeof SAGA_SERVICES)[number] | 'payment-provider';
+/** Owners of a Postgres schema: the services, and the dead-letter archive. */
+export type SchemaOwner = ServiceName | 'dead-letters';
 
 const env = process.env;
 const AMQP_URL = env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MAX_ATTEMPTS = 4;
+export const ADMIN_TOKEN = env.ADMIN_API_TOKEN ?? 'test-admin-token';
 
 /**
  * True when the suite targets a stack someone else started (docker compose): ORDER_API_URL,
@@ -78,6 +81,7 @@ export class TestStack {
       PAYMENT_PROVIDER_API_KEY: this.providerApiKey,
       FAULT_INJECTION_ENABLED: 'true',
       DEADLINE_SWEEP_MS: '500',
+      ADMIN_API_TOKEN: ADMIN_TOKEN,
       ...this.overrides,
     };
   }
@@ -128,13 +132,13 @@ export class TestStack {
   }
 
   /** Whether a service has applied the event (its inbox holds the id). */
-  async handled(service: ServiceName, eventId: string): Promise<boolean> {
+  async handled(service: SchemaOwner, eventId: string): Promise<boolean> {
     const { rowCount } = await this.db.query(`SELECT 1 FROM ${this.table(service, 'inbox')} WHERE event_id = $1`, [eventId]);
     return rowCount === 1;
   }
 
   /** Schema-qualified table name of a service's table, e.g. table('inventory-service', 'stock'). */
-  table(service: ServiceName, name: string): string {
+  table(service: SchemaOwner, name: string): string {
     return `"${this.namespace}${service.replace(/-/g, '_')}"."${name}"`;
   }
 
@@ -145,7 +149,7 @@ export class TestStack {
       const cleaner = await TestBroker.connect(AMQP_URL, this.namespace);
       await cleaner.deleteTopology([...SAGA_SERVICES], MAX_ATTEMPTS - 1);
       await cleaner.close();
-      for (const service of [...SAGA_SERVICES, 'payment-provider']) {
+      for (const service of [...SAGA_SERVICES, 'payment-provider', 'dead-letters']) {
         await this.db.query(`DROP SCHEMA IF EXISTS "${this.namespace}${service.replace(/-/g, '_')}" CASCADE`);
       }
     }

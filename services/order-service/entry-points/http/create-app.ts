@@ -7,7 +7,9 @@ import { productsRouter } from './products-router.js';
 import { requestContext } from './request-context.js';
 
 /** The order API: request context → JSON body (100 kB, objects only) → routes → problem handler. */
-export function createApp(deps: OrdersRouterDeps & { logger: Logger; readiness: ReadinessChecks }): express.Express {
+export function createApp(
+  deps: OrdersRouterDeps & { logger: Logger; readiness: ReadinessChecks; deadLetters: express.Router },
+): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -16,6 +18,7 @@ export function createApp(deps: OrdersRouterDeps & { logger: Logger; readiness: 
   app.use(express.json({ limit: '100kb', strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(productsRouter(deps.pool));
   app.use(ordersRouter(deps));
+  app.use(deps.deadLetters);
   app.use((req, res) => sendProblem(res, 'not_found', `no route for ${req.method} ${req.path}`));
   app.use(problemHandler(deps.logger));
   return app;

@@ -6,6 +6,7 @@ import { isOrderNotCancellableError, isOrderNotFoundError, isOrderRejectedError 
 export const PROBLEM_TYPES = {
   validation_error: { status: 400, title: 'The request is not valid' },
   malformed_json: { status: 400, title: 'The body is not valid JSON' },
+  forbidden: { status: 403, title: 'Forbidden' },
   not_found: { status: 404, title: 'Not found' },
   order_not_cancellable: { status: 409, title: 'The order can no longer be cancelled' },
   payload_too_large: { status: 413, title: 'The body is too large' },
