@@ -120,6 +120,13 @@ export class TestStack {
     await service?.stop();
   }
 
+  /** The running in-process service (its runtime, for tests that drive parts of it directly). */
+  service(name: ServiceName): RunningService {
+    const service = this.running.get(name);
+    if (!service) throw new Error(`${name} is not running`);
+    return service;
+  }
+
   isRunning(name: ServiceName): boolean {
     return this.running.has(name);
   }
