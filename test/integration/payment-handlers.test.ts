@@ -17,6 +17,7 @@ import { chargePayment } from '../../services/payment-service/domain/charge-paym
 import { refundPayment } from '../../services/payment-service/domain/refund-payment.js';
 import { ADDRESS } from '../support/order-api.js';
 import { LogCapture } from '../support/log-capture.js';
+import { waitFor } from '../support/wait-for.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const schema = `h${randomBytes(4).toString('hex')}_payment_service`;
@@ -34,9 +35,12 @@ class ScriptedProvider implements PaymentService {
   loseNextChargeAnswer = false;
   /** The next charge is not performed and its answer is lost. */
   dropNextCharge = false;
+  /** When set, a charge waits for it before the provider acts (a charge in flight). */
+  gate: Promise<void> | undefined;
 
   async processPayment(request: PaymentRequest, { idempotencyKey }: { idempotencyKey: string }): Promise<PaymentResponse> {
     this.chargeCalls += 1;
+    if (this.gate) await this.gate;
     if (this.dropNextCharge) {
       this.dropNextCharge = false;
       throw new PaymentOutcomeUnknownError('timeout before the provider acted');
@@ -77,7 +81,11 @@ class ScriptedProvider implements PaymentService {
     return [...this.charges.values()].find((p) => p.paymentId === paymentId) ?? null;
   }
 
+  /** The next look-ups fail (provider unreachable). */
+  findFails = false;
+
   async findPaymentsByOrder(orderId: string) {
+    if (this.findFails) throw new Error('provider unreachable');
     return [...this.charges.values()].filter((p) => p.orderId === orderId);
   }
 }
@@ -122,6 +130,10 @@ function reserved(orderId = randomUUID()): SagaEvent<'inventory.reserved'> {
   );
 }
 
+function cancelOf(orderId: string) {
+  return newEnvelope('order.cancel_requested', EVENT_VERSION, { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
+}
+
 async function outbox(orderId: string): Promise<string[]> {
   const { rows } = await pool.query(`SELECT routing_key FROM outbox WHERE envelope->'data'->>'order_id' = $1 ORDER BY created_at`, [orderId]);
   return rows.map((r) => r.routing_key as string);
@@ -159,16 +171,45 @@ describe('payment-service handlers on Postgres', () => {
     expect(await outbox(event.data.order_id)).toEqual(['payment.succeeded']);
   });
 
-  it('when a cancellation arrives while the charge is in flight, then the settled charge is refunded instead of moving on', async () => {
+  it('when a cancellation finds a charge of unknown outcome that never happened, then the row closes and a retry charges nothing', async () => {
     const event = reserved();
     const orderId = event.data.order_id;
     provider.dropNextCharge = true;
     await expect(chargePayment(deps, event)).rejects.toThrow(); // left 'charging'
-    const cancel = newEnvelope('order.cancel_requested', EVENT_VERSION, { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
-    await refundPayment(deps, orderId, 'cancelled', cancel);
-    expect(await row(orderId)).toMatchObject({ status: 'charging', cancel_requested: true });
-    await chargePayment(deps, event); // the retry settles the charge, then refunds it
+    await refundPayment(deps, orderId, 'cancelled', cancelOf(orderId));
+    expect(await row(orderId)).toMatchObject({ status: 'cancelled', cancel_requested: true });
+    await chargePayment(deps, event); // the message's retry
+    expect(provider.charges.size).toBe(0);
+    expect(await outbox(orderId)).toEqual([]);
+  });
+
+  it('when a cancellation finds a charge of unknown outcome that did happen, then it is refunded', async () => {
+    const event = reserved();
+    const orderId = event.data.order_id;
+    provider.loseNextChargeAnswer = true;
+    provider.findFails = true; // the look-up after the lost answer fails too: the message would be retried
+    await expect(chargePayment(deps, event)).rejects.toThrow();
+    provider.findFails = false;
+    await refundPayment(deps, orderId, 'cancelled', cancelOf(orderId));
     expect(await row(orderId)).toMatchObject({ status: 'refunded' });
+    expect(provider.refunds.size).toBe(1);
+    expect(await outbox(orderId)).toEqual(['payment.refunded']);
+  });
+
+  it('when the cancellation closes the row while the charge is still in flight and the charge lands, then the charge handler refunds it', async () => {
+    const event = reserved();
+    const orderId = event.data.order_id;
+    let release!: () => void;
+    provider.gate = new Promise((resolve) => (release = resolve));
+    const charging = chargePayment(deps, event);
+    await waitFor(async () => (await row(orderId))?.status === 'charging');
+    await refundPayment(deps, orderId, 'cancelled', cancelOf(orderId)); // the provider has nothing yet
+    expect(await row(orderId)).toMatchObject({ status: 'cancelled' });
+    provider.gate = undefined;
+    release();
+    await charging;
+    expect(await row(orderId)).toMatchObject({ status: 'refunded' });
+    expect(provider.charges.size).toBe(1);
     expect(provider.refunds.size).toBe(1);
     expect(await outbox(orderId)).toEqual(['payment.refunded']);
   });

@@ -52,6 +52,11 @@ export async function chargePayment(deps: RefundDeps, event: SagaEvent<'inventor
   const refundNow = await deps.unitOfWork.runOnce(event, async (tx) => {
     await lockOrder(tx.client, orderId);
     const row = await findPayment(tx.client, orderId);
+    if (row?.status === 'cancelled' && outcome.kind === 'succeeded') {
+      // Cancelled and closed while this charge was in flight, and the charge landed: give it back.
+      await updatePayment(tx.client, orderId, { status: 'refunding', payment_id: outcome.payment.paymentId });
+      return true;
+    }
     if (row?.status !== 'charging') return false;
     const meta = { correlationId: orderId, causationId: event.id };
     if (outcome.kind === 'failed') {

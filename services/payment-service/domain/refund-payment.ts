@@ -20,8 +20,8 @@ export interface RefundDeps {
  * payment.refunded. Three steps, so that no transaction stays open across the provider call:
  * (1) mark the row 'refunding'; (2) refund at the provider with the order's refund key;
  * (3) mark it 'refunded' and emit. A crash between steps resumes at (2) with the same key.
- * With no charge yet, a tombstone stops a later charge; with a charge in flight, the charging
- * handler is told (cancel_requested) and refunds once its charge is settled.
+ * With no charge yet, a tombstone stops a later charge; with a charge whose outcome is unknown, the
+ * provider is asked (see settleChargeInDoubt).
  */
 export async function refundPayment(
   deps: RefundDeps,
@@ -37,16 +37,40 @@ export async function refundPayment(
       return 'refund';
     }
     if (row?.status === 'refunding') return 'refund';
-    if (!row) {
-      await insertPayment(client, { order_id: orderId, status: 'cancelled', refund_reason: reason });
-    } else if (row.status === 'charging') {
+    if (row?.status === 'charging') {
       await updatePayment(client, orderId, { cancel_requested: true, refund_reason: reason });
+      return 'settle_charge';
     }
+    if (!row) await insertPayment(client, { order_id: orderId, status: 'cancelled', refund_reason: reason });
     await recordHandled(client, cause);
     return 'done';
   });
   if (next === 'done') return;
+  if (next === 'settle_charge' && !(await settleChargeInDoubt(deps, orderId, cause))) return;
   await settleRefund(deps, orderId, reason, cause);
+}
+
+/**
+ * A cancellation found a charge whose outcome is not known yet (its handler is running, waiting for
+ * a retry, or was dead-lettered). The provider is asked: a charge it holds is refunded; with none,
+ * the row is closed as cancelled, and a charge that still lands later is refunded by the charging
+ * handler when it finds the row cancelled. Returns true when a refund is due now.
+ */
+async function settleChargeInDoubt(deps: RefundDeps, orderId: string, cause: { id: string; type: string }): Promise<boolean> {
+  const charged = (await deps.payments.findPaymentsByOrder(orderId)).find((p) => p.status === 'succeeded');
+  return deps.unitOfWork.run(async ({ client }) => {
+    await lockOrder(client, orderId);
+    const row = await findPayment(client, orderId);
+    if (row?.status === 'refunding') return true;
+    if (row?.status !== 'charging') return false;
+    if (charged) {
+      await updatePayment(client, orderId, { status: 'refunding', payment_id: charged.paymentId });
+      return true;
+    }
+    await updatePayment(client, orderId, { status: 'cancelled' });
+    await recordHandled(client, cause);
+    return false;
+  });
 }
 
 /** Steps (2) and (3) of {@link refundPayment}; also used by the charge path after a late cancel. */

@@ -1,0 +1,147 @@
+import { readCatalog } from '../../shared/contracts/catalog.js';
+import { toMinorUnits } from '../../shared/contracts/money.js';
+import { repoPath } from '../../shared/startup/repo-path.js';
+import { SAGA_SERVICES } from '../../shared/messaging/saga-services.js';
+import type { ProcessStack } from '../support/process-stack.js';
+import { waitFor } from '../support/wait-for.js';
+import type { LoadResult } from './load-generator.js';
+
+export interface InvariantReport {
+  orders_sent: number;
+  accepted: number;
+  completed: number;
+  cancelled: number;
+  lost: number;
+  double_charges: number;
+  dead_letters: number;
+  seconds_to_settle: number;
+  violations: string[];
+}
+
+interface OrderRow {
+  id: string;
+  status: string;
+  total: string;
+  currency: string;
+}
+
+/**
+ * Waits for every accepted order to end, then checks DESIGN.md's invariants against the REST API,
+ * the provider's ledger and the databases. Returns the figures and the violations (empty = pass).
+ */
+export async function checkInvariants(stack: ProcessStack, load: LoadResult, options: { settleTimeoutMs?: number; expectedDeadLetters?: number } = {}): Promise<InvariantReport> {
+  const violations: string[] = [];
+  const started = Date.now();
+  const ids = load.accepted.map((o) => o.id);
+  const orders = stack.table('order-service', 'orders');
+
+  // 1. every accepted order ends (and nothing accepted is missing: lost = 0)
+  let rows: OrderRow[] = [];
+  try {
+    rows = await waitFor(
+      async () => {
+        const result = await stack.db.query<OrderRow>(
+          `SELECT id, status, total::text AS total, currency FROM ${orders} WHERE id = ANY($1::uuid[])`,
+          [ids],
+        );
+        return result.rows.every((r) => r.status === 'completed' || r.status === 'cancelled') && result.rows.length === ids.length
+          ? result.rows
+          : undefined;
+      },
+      { timeoutMs: options.settleTimeoutMs ?? 90_000, intervalMs: 250, what: 'every accepted order to end' },
+    );
+  } catch (error) {
+    violations.push(`1: ${(error as Error).message}`);
+    rows = (await stack.db.query<OrderRow>(`SELECT id, status, total::text AS total, currency FROM ${orders} WHERE id = ANY($1::uuid[])`, [ids])).rows;
+  }
+  const secondsToSettle = (Date.now() - started) / 1000;
+  const lost = ids.length - rows.length;
+  if (lost > 0) violations.push(`1: ${lost} accepted orders are missing`);
+
+  // 2 and 3. money per order; at most one charge and one refund
+  const payments = await ledgerByOrder(stack);
+  let doubleCharges = 0;
+  for (const order of rows) {
+    const mine = (payments.get(order.id) ?? []).filter((p) => p.status === 'succeeded');
+    if (mine.length > 1) doubleCharges += 1;
+    const net = mine.reduce((sum, p) => sum + toMinorUnits(p.amount, p.currency) - toMinorUnits(p.amount_refunded, p.currency), 0n);
+    const expected = order.status === 'completed' ? toMinorUnits(order.total, order.currency) : 0n;
+    if (net !== expected) violations.push(`2: order ${order.id} (${order.status}) nets ${net}, expected ${expected}`);
+  }
+  if (doubleCharges > 0) violations.push(`3: ${doubleCharges} orders charged more than once`);
+  const refunds = await stack.db.query(
+    `SELECT payment_id, count(*)::int AS n FROM ${stack.table('payment-provider', 'refunds')} GROUP BY 1 HAVING count(*) > 1`,
+  );
+  if (refunds.rows.length > 0) violations.push(`3: ${refunds.rows.length} payments refunded more than once`);
+
+  // 4. stock: reserved now = quantities of completed orders; never negative
+  const stock = await stack.db.query<{ sku: string; available: number }>(`SELECT sku, available FROM ${stack.table('inventory-service', 'stock')}`);
+  const reserved = await stack.db.query<{ sku: string; quantity: string }>(
+    `SELECT l->>'sku' AS sku, sum((l->>'quantity')::int)::text AS quantity
+     FROM ${stack.table('inventory-service', 'reservations')}, jsonb_array_elements(items) l WHERE status = 'reserved' GROUP BY 1`,
+  );
+  const completedQuantity = new Map<string, number>();
+  const byId = new Map(load.accepted.map((o) => [o.id, o]));
+  for (const order of rows.filter((r) => r.status === 'completed')) {
+    const placed = byId.get(order.id);
+    if (placed) completedQuantity.set(placed.sku, (completedQuantity.get(placed.sku) ?? 0) + placed.quantity);
+  }
+  for (const row of reserved.rows) {
+    if (Number(row.quantity) !== (completedQuantity.get(row.sku) ?? 0)) {
+      violations.push(`4: ${row.sku} has ${row.quantity} reserved, completed orders took ${completedQuantity.get(row.sku) ?? 0}`);
+    }
+  }
+  if (stock.rows.some((r) => r.available < 0)) violations.push('4: negative stock');
+  const initial = new Map(readCatalog(repoPath('infra/seed/catalog.json')).products.map((p) => [p.sku, p.stock]));
+  for (const row of stock.rows) {
+    const taken = (initial.get(row.sku) ?? 0) - row.available;
+    if (taken !== (completedQuantity.get(row.sku) ?? 0)) {
+      violations.push(`4: ${row.sku}: initial − available = ${taken}, completed orders took ${completedQuantity.get(row.sku) ?? 0}`);
+    }
+  }
+
+  // 5. every outbox row was published
+  for (const service of SAGA_SERVICES) {
+    const unsent = await waitFor(
+      async () => {
+        const { rows: left } = await stack.db.query(`SELECT count(*)::int AS n FROM ${stack.table(service, 'outbox')} WHERE published_at IS NULL`);
+        return left[0].n === 0 ? 0 : undefined;
+      },
+      { timeoutMs: 15_000 },
+    ).catch(() => -1);
+    if (unsent !== 0) violations.push(`5: ${service} has unpublished outbox rows`);
+  }
+
+  // 6. dead letters: exactly the injected ones
+  const letters = await stack.db.query(`SELECT count(*)::int AS n FROM ${stack.table('dead-letters', 'dead_letters')}`).catch(() => ({ rows: [{ n: 0 }] }));
+  const deadLetters = letters.rows[0].n as number;
+  if (deadLetters !== (options.expectedDeadLetters ?? 0)) violations.push(`6: ${deadLetters} dead letters, expected ${options.expectedDeadLetters ?? 0}`);
+
+  // 7. no undeclared 5xx
+  if (load.undeclared5xx > 0) violations.push(`7: ${load.undeclared5xx} undeclared 5xx answers`);
+
+  // 8. no secrets in logs
+  const leaks = stack.logLines().filter((line) => /tok_(visa|chargeDeclined)|sk_test_fault_suite_key|Bearer [A-Za-z0-9]/.test(line));
+  if (leaks.length > 0) violations.push(`8: ${leaks.length} log lines hold a secret, e.g. ${leaks[0]?.slice(0, 200)}`);
+
+  return {
+    orders_sent: load.sent,
+    accepted: ids.length,
+    completed: rows.filter((r) => r.status === 'completed').length,
+    cancelled: rows.filter((r) => r.status === 'cancelled').length,
+    lost,
+    double_charges: doubleCharges,
+    dead_letters: deadLetters,
+    seconds_to_settle: Math.round(secondsToSettle * 10) / 10,
+    violations,
+  };
+}
+
+async function ledgerByOrder(stack: ProcessStack) {
+  const { rows } = await stack.db.query<{ order_id: string; status: string; amount: string; amount_refunded: string; currency: string }>(
+    `SELECT order_id, status, amount::text AS amount, amount_refunded::text AS amount_refunded, currency FROM ${stack.table('payment-provider', 'payments')}`,
+  );
+  const byOrder = new Map<string, typeof rows>();
+  for (const row of rows) byOrder.set(row.order_id, [...(byOrder.get(row.order_id) ?? []), row]);
+  return byOrder;
+}

@@ -1,0 +1,87 @@
+import { ADDRESS } from '../support/order-api.js';
+
+export type OrderKind = 'success' | 'declined' | 'out_of_stock' | 'shipping_failure';
+
+export interface PlacedOrder {
+  id: string;
+  kind: OrderKind;
+  sku: string;
+  quantity: number;
+}
+
+export interface LoadResult {
+  sent: number;
+  accepted: PlacedOrder[];
+  /** Every status the API answered, by code; network failures under 'network'. */
+  statuses: Record<string, number>;
+  /** 5xx answers that were not a declared 503 with Retry-After (invariant 7). */
+  undeclared5xx: number;
+}
+
+const MIX: { kind: OrderKind; weight: number }[] = [
+  { kind: 'success', weight: 6 },
+  { kind: 'declined', weight: 2 },
+  { kind: 'out_of_stock', weight: 1 },
+  { kind: 'shipping_failure', weight: 1 },
+];
+
+function bodyFor(kind: OrderKind): { body: object; sku: string; quantity: number } {
+  const sku = kind === 'out_of_stock' ? 'POSTER-LTD' : 'STICKER-PACK';
+  const quantity = kind === 'out_of_stock' ? 4 : 1; // POSTER-LTD has 3: always rejected
+  return {
+    sku,
+    quantity,
+    body: {
+      items: [{ sku, quantity }],
+      currency: 'USD',
+      payment_source: kind === 'declined' ? 'tok_chargeDeclined' : 'tok_visa',
+      shipping_address: kind === 'shipping_failure' ? { ...ADDRESS, country: 'AQ' } : ADDRESS,
+    },
+  };
+}
+
+/**
+ * Open-loop load: `rate` orders a second for `durationMs`, a mix of successes, declines,
+ * out-of-stock and shipping failures. A failed request (network error, 5xx) is retried by the
+ * client up to 3 times, 200 ms apart; every request is bounded by a 5 s timeout.
+ */
+export async function runLoad(api: string, options: { rate: number; durationMs: number }): Promise<LoadResult> {
+  const result: LoadResult = { sent: 0, accepted: [], statuses: {}, undeclared5xx: 0 };
+  const weights = MIX.flatMap((m) => Array<OrderKind>(m.weight).fill(m.kind));
+  const pending: Promise<void>[] = [];
+  const started = Date.now();
+  for (let i = 0; Date.now() - started < options.durationMs; i += 1) {
+    const kind = weights[i % weights.length] as OrderKind;
+    pending.push(placeWithRetries(api, kind, result));
+    const next = started + ((i + 1) * 1000) / options.rate;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())));
+  }
+  await Promise.all(pending);
+  return result;
+}
+
+async function placeWithRetries(api: string, kind: OrderKind, result: LoadResult): Promise<void> {
+  const { body, sku, quantity } = bodyFor(kind);
+  for (let attempt = 1; attempt <= 3; attempt += 1) {
+    result.sent += 1;
+    try {
+      const response = await fetch(`${api}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-customer-id': 'cus_load' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(5_000),
+      });
+      result.statuses[response.status] = (result.statuses[response.status] ?? 0) + 1;
+      if (response.status >= 500 && !(response.status === 503 && response.headers.get('retry-after'))) result.undeclared5xx += 1;
+      if (response.status === 202) {
+        result.accepted.push({ id: ((await response.json()) as { id: string }).id, kind, sku, quantity });
+        return;
+      }
+      await response.body?.cancel();
+      if (response.status < 500) return;
+    } catch {
+      result.statuses.network = (result.statuses.network ?? 0) + 1;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

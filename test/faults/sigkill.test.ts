@@ -1,0 +1,38 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProcessStack, type ProcessName } from '../support/process-stack.js';
+import { checkInvariants } from './invariants.js';
+import { runLoad, type PlacedOrder } from './load-generator.js';
+import { report } from './scenario-report.js';
+
+let stack: ProcessStack;
+const placed: PlacedOrder[] = [];
+
+beforeAll(async () => {
+  stack = await ProcessStack.start();
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const RATE = Number(process.env.FAULT_LOAD_RATE ?? 10);
+
+describe('scenario 1: SIGKILL under load', () => {
+  it.each<ProcessName>(['order-service', 'inventory-service', 'payment-service', 'shipping-service', 'payment-provider'])(
+    'when %s is SIGKILLed under load and restarted, then every invariant holds',
+    async (victim) => {
+      const load = runLoad(stack.orderApi, { rate: RATE, durationMs: 6_000 });
+      await new Promise((resolve) => setTimeout(resolve, 1_500)); // the fault lands mid-load, by design
+      await stack.kill(victim, 'SIGKILL');
+      await new Promise((resolve) => setTimeout(resolve, 2_000)); // down for two seconds
+      await stack.launch(victim);
+      const result = await load;
+      placed.push(...result.accepted);
+      // Stock and money are checked over every order this stack has taken, not only this scenario's.
+      const figures = await checkInvariants(stack, { ...result, accepted: [...placed] });
+      report(`sigkill-${victim}`, { ...figures, statuses: result.statuses });
+      expect(figures.violations).toEqual([]);
+      expect(figures.accepted).toBeGreaterThan(0);
+    },
+  );
+});

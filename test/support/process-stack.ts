@@ -1,0 +1,151 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdtempSync, readFileSync, type WriteStream } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { SAGA_SERVICES } from '../../shared/messaging/saga-services.js';
+import { TestBroker } from './broker.js';
+import { waitFor } from './wait-for.js';
+
+export type ProcessName = (typeof SAGA_SERVICES)[number] | 'payment-provider';
+export const ALL_PROCESSES: ProcessName[] = ['payment-provider', 'inventory-service', 'payment-service', 'shipping-service', 'order-service'];
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** Delay queues to clean up: the most any service declares (payment-service: 10 attempts). */
+const MAX_RETRY_LEVELS = 9;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The system with every service as its own OS process (as in production), under a random
+ * namespace, for fault scenarios: services can be SIGKILLed, SIGTERMed and restarted on their port.
+ * Each process's output goes to a log file, scanned afterwards for secrets.
+ */
+export class ProcessStack {
+  private readonly children = new Map<ProcessName, ChildProcess>();
+  private readonly logStreams = new Map<ProcessName, WriteStream>();
+  readonly logDir = mkdtempSync(path.join(tmpdir(), 'process-stack-'));
+  readonly providerApiKey = 'sk_test_fault_suite_key';
+  readonly adminToken = 'fault-suite-admin';
+
+  private constructor(
+    readonly namespace: string,
+    private readonly ports: Record<ProcessName, number>,
+    readonly db: pg.Pool,
+    readonly broker: TestBroker,
+    private readonly extraEnv: Record<string, string>,
+  ) {}
+
+  static async start(extraEnv: Record<string, string> = {}): Promise<ProcessStack> {
+    const ports = {} as Record<ProcessName, number>;
+    for (const name of ALL_PROCESSES) ports[name] = await freePort();
+    const db = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
+    db.on('error', () => undefined);
+    const namespace = `f${randomBytes(4).toString('hex')}_`;
+    const stack = new ProcessStack(namespace, ports, db, await TestBroker.connect(AMQP_URL, namespace), extraEnv);
+    for (const name of ALL_PROCESSES) await stack.launch(name);
+    return stack;
+  }
+
+  get orderApi(): string {
+    return `http://127.0.0.1:${this.ports['order-service']}`;
+  }
+
+  get providerUrl(): string {
+    return `http://127.0.0.1:${this.ports['payment-provider']}`;
+  }
+
+  url(name: ProcessName): string {
+    return `http://127.0.0.1:${this.ports[name]}`;
+  }
+
+  table(owner: ProcessName | 'dead-letters', name: string): string {
+    return `"${this.namespace}${owner.replace(/-/g, '_')}"."${name}"`;
+  }
+
+  /** Starts one service process and waits until it answers /healthz. */
+  async launch(name: ProcessName): Promise<void> {
+    const stream = this.logStreams.get(name) ?? createWriteStream(path.join(this.logDir, `${name}.log`), { flags: 'a' });
+    this.logStreams.set(name, stream);
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'services', name, 'main.ts')], {
+      env: {
+        ...process.env,
+        NAMESPACE: this.namespace,
+        PORT: String(this.ports[name]),
+        AMQP_URL,
+        DATABASE_URL,
+        PAYMENT_PROVIDER_URL: this.providerUrl,
+        PAYMENT_PROVIDER_API_KEY: this.providerApiKey,
+        FAULT_INJECTION_ENABLED: 'true',
+        ADMIN_API_TOKEN: this.adminToken,
+        MESSAGE_RETRY_BASE_MS: '200',
+        OUTBOX_SWEEP_MS: '500',
+        DEADLINE_SWEEP_MS: '1000',
+        // Every order ends within the scenario's bound, even one whose charge was dead-lettered.
+        SAGA_TIMEOUT_MS: '30000',
+        LOG_LEVEL: 'info',
+        ...this.extraEnv,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.pipe(stream, { end: false });
+    child.stderr?.pipe(stream, { end: false });
+    this.children.set(name, child);
+    child.once('exit', () => {
+      if (this.children.get(name) === child) this.children.delete(name);
+    });
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: see ${this.logDir}/${name}.log`);
+        return (await fetch(`${this.url(name)}/healthz`)).ok;
+      },
+      { timeoutMs: 60_000, intervalMs: 100, what: `${name} to start` },
+    );
+  }
+
+  /** Sends a signal and waits for the process to exit. */
+  async kill(name: ProcessName, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.children.get(name);
+    if (!child) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Every log line written so far by every process. */
+  logLines(): string[] {
+    return ALL_PROCESSES.flatMap((name) => {
+      try {
+        return readFileSync(path.join(this.logDir, `${name}.log`), 'utf8').split('\n').filter(Boolean);
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const name of [...ALL_PROCESSES].reverse()) await this.kill(name, 'SIGTERM');
+    for (const stream of this.logStreams.values()) stream.end();
+    await this.broker.deleteTopology([...SAGA_SERVICES], MAX_RETRY_LEVELS).catch(() => undefined);
+    for (const owner of [...ALL_PROCESSES, 'dead-letters']) {
+      await this.db.query(`DROP SCHEMA IF EXISTS "${this.namespace}${owner.replace(/-/g, '_')}" CASCADE`);
+    }
+    await this.broker.close();
+    await this.db.end();
+  }
+}
