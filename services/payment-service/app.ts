@@ -10,8 +10,10 @@ export const SERVICE = 'payment-service';
 
 /**
  * Starts payment-service: charges and refunds through the adapter layer, composed as
- * timeout (HTTP client, aborts the request) → retry (transient errors only, same idempotency key)
- * → circuit breaker (declines and 4xx never count).
+ * timeout (HTTP client, aborts the request) → retry (look-ups on transient errors; charges and
+ * refunds only when the provider certainly did nothing, e.g. connection refused) → circuit breaker
+ * (declines and 4xx never count). A charge or refund whose outcome is unknown is settled by the
+ * domain, by looking the payment up.
  */
 export async function startPaymentService(config: PaymentConfig, options: { logger?: Logger } = {}): Promise<RunningParticipant> {
   const logger = options.logger ?? createLogger({ service: SERVICE, level: config.LOG_LEVEL });

@@ -1,29 +1,44 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { LogCapture } from '../../test/support/log-capture.js';
+import { inspect } from 'node:util';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { LogFields, Logger } from '../logging/logger.js';
+import type { RetryOptions } from '../resilience/retry-policy.js';
 import { HTTPClient } from './http-client.js';
 import { isHttpNetworkError, isHttpStatusError, isHttpTimeoutError } from './http-errors.js';
 
-type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void;
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void;
+interface Seen {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
 
+const API_KEY = 'sk_test_key_4242';
 const servers: http.Server[] = [];
-const logger = new LogCapture().loggerFor('http-client-test');
+const clients: HTTPClient[] = [];
+// Captured before any test fakes timers: lets a test give real I/O a moment while the clock stands still.
+const realSetTimeout = globalThis.setTimeout;
+const realPause = (ms: number) => new Promise((resolve) => realSetTimeout(resolve, ms));
 
-/** A real local server; `requests` records what it received. */
+/** A real local server on port 0; `arrived(n)` resolves once it has received n requests. */
 async function serve(handler: Handler) {
-  const requests: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
+  const requests: Seen[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
       requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
-      handler(req, res, body);
+      for (const w of waiters.filter((w) => requests.length >= w.n)) w.resolve();
+      handler(req, res, requests.length);
     });
   });
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, server };
+  const arrived = (n: number) => new Promise<void>((resolve) => (requests.length >= n ? resolve() : waiters.push({ n, resolve })));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, server, arrived };
 }
 
 const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -31,10 +46,35 @@ const json = (res: http.ServerResponse, status: number, body: unknown, headers: 
   res.end(JSON.stringify(body));
 };
 
-const client = (baseUrl: string, timeoutMs = 2_000) =>
-  new HTTPClient({ baseUrl, apiKey: 'sk_test_key', timeoutMs, retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 }, logger });
+/** A Logger that keeps every line; `retried(n)` resolves at the n-th "retrying" warning. */
+function recordingLogger() {
+  const lines: { level: string; message: string; fields?: LogFields }[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const retries = () => lines.filter((l) => l.message.includes('retrying')).length;
+  const log = (level: string) => (message: string, fields?: LogFields) => {
+    lines.push({ level, message, ...(fields ? { fields } : {}) });
+    for (const w of waiters.filter((w) => retries() >= w.n)) w.resolve();
+  };
+  const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), child: () => logger };
+  const retried = (n: number) => new Promise<void>((resolve) => (retries() >= n ? resolve() : waiters.push({ n, resolve })));
+  return { logger, lines, retried };
+}
+
+function client(baseUrl: string, options: { timeoutMs?: number; retry?: RetryOptions; logger?: Logger } = {}) {
+  const created = new HTTPClient({
+    baseUrl,
+    apiKey: API_KEY,
+    timeoutMs: options.timeoutMs ?? 2_000,
+    retry: options.retry ?? { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
+    logger: options.logger ?? recordingLogger().logger,
+  });
+  clients.push(created);
+  return created;
+}
 
 afterEach(async () => {
+  vi.useRealTimers();
+  for (const c of clients.splice(0)) c.close();
   for (const server of servers.splice(0)) {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
@@ -44,58 +84,115 @@ afterEach(async () => {
 describe('HTTPClient', () => {
   it('when paths are joined, then slashes collapse as in the Python client and auth and JSON headers are sent', async () => {
     const { url, requests } = await serve((_req, res) => json(res, 200, { ok: true }));
-    expect(await client(`${url}/v1/`).post('/payments/create', { amount: '1.00' })).toEqual({ ok: true });
+    expect(await client(`${url}/v1//`).post('/payments/create', { amount: '1.00' })).toEqual({ ok: true });
+    expect(await client(`${url}/v1`).get('payments', { params: { order_id: 'o 1', limit: 5 } })).toEqual({ ok: true });
     expect(requests[0]).toMatchObject({ method: 'POST', url: '/v1/payments/create', body: '{"amount":"1.00"}' });
-    expect(requests[0]?.headers).toMatchObject({ authorization: 'Bearer sk_test_key', 'content-type': 'application/json', accept: 'application/json' });
+    expect(requests[1]).toMatchObject({ method: 'GET', url: '/v1/payments?order_id=o+1&limit=5' });
+    expect(requests[0]?.headers).toMatchObject({ authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', accept: 'application/json' });
   });
 
-  it('when the server answers 5xx then 200, then a GET is retried and succeeds', async () => {
-    let calls = 0;
-    const { url, requests } = await serve((_req, res) => ((calls += 1) === 1 ? json(res, 503, {}) : json(res, 200, { n: calls })));
-    expect(await client(url).get('payments/1')).toEqual({ n: 2 });
+  it('when a GET keeps getting 5xx, then it is retried after delays that double and stop at the cap', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const { url, requests, arrived } = await serve((_req, res, n) => (n < 3 ? json(res, 503, {}) : json(res, 200, { n })));
+    const { logger, retried } = recordingLogger();
+    const call = client(url, { logger, retry: { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 1_500, jitter: 'none' } }).get('x');
+    await retried(1);
+    await vi.advanceTimersByTimeAsync(999);
+    await realPause(30);
+    expect(requests).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await arrived(2);
+    await retried(2);
+    await vi.advanceTimersByTimeAsync(1_499); // 2 000 capped at 1 500
+    await realPause(30);
+    expect(requests).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await call).toEqual({ n: 3 });
+  });
+
+  it.each([
+    ['delta seconds', () => '2', 2_000],
+    ['an HTTP date', () => new Date(Date.now() + 3_000).toUTCString(), 3_000],
+  ])('when a 429 carries Retry-After as %s, then the client waits that long before retrying', async (_kind, header, waitMs) => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.setSystemTime(new Date('2030-01-01T00:00:00.000Z'));
+    const { url, requests, arrived } = await serve((_req, res, n) => (n === 1 ? json(res, 429, {}, { 'retry-after': header() }) : json(res, 200, {})));
+    const { logger, lines, retried } = recordingLogger();
+    const call = client(url, { logger, retry: { baseDelayMs: 100, jitter: 'none' } }).get('x');
+    await retried(1);
+    expect(lines[0]?.fields).toMatchObject({ status: 429, delay_ms: waitMs });
+    await vi.advanceTimersByTimeAsync(waitMs - 1);
+    await realPause(30);
+    expect(requests).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await arrived(2);
+    await call;
+  });
+
+  it.each([400, 402, 404, 409, 422])('when the server answers %i, then neither a GET nor a keyed POST is retried', async (status) => {
+    const { url, requests } = await serve((_req, res) => json(res, status, { error: { code: 'x' } }));
+    const error = await client(url).get('x').catch((e: unknown) => e);
+    expect(isHttpStatusError(error) && [error.status, error.body]).toEqual([status, { error: { code: 'x' } }]);
+    await client(url).post('x', {}, { headers: { 'Idempotency-Key': 'k' } }).catch(() => undefined);
     expect(requests).toHaveLength(2);
   });
 
-  it.each([400, 402, 404, 422])('when the server answers %i, then it is not retried', async (status) => {
-    const { url, requests } = await serve((_req, res) => json(res, status, { error: { code: 'x' } }));
-    const error = await client(url).get('x').catch((e: unknown) => e);
-    expect(isHttpStatusError(error) && error.status).toBe(status);
-    expect(requests).toHaveLength(1);
-  });
-
-  it('when a POST fails with 503, then it is retried only if it carries an Idempotency-Key', async () => {
+  it('when a POST fails with 503, then it is retried only if it carries an Idempotency-Key, with that same key', async () => {
     const { url, requests } = await serve((_req, res) => json(res, 503, {}));
     await client(url).post('payments/create', {}).catch(() => undefined);
     expect(requests).toHaveLength(1);
-    await client(url).post('payments/create', {}, { headers: { 'Idempotency-Key': 'k1' } }).catch(() => undefined);
-    expect(requests).toHaveLength(4);
-    expect(requests[3]?.headers['idempotency-key']).toBe('k1');
+    await client(url).post('payments/create', {}, { headers: { 'idempotency-key': 'k1' } }).catch(() => undefined);
+    expect(requests.slice(1).map((r) => r.headers['idempotency-key'])).toEqual(['k1', 'k1', 'k1']);
   });
 
-  it('when the server answers 429 with Retry-After, then the client waits and retries', async () => {
-    let calls = 0;
-    const { url } = await serve((_req, res) => ((calls += 1) === 1 ? json(res, 429, {}, { 'retry-after': '0' }) : json(res, 200, {})));
-    await client(url).get('x');
-    expect(calls).toBe(2);
+  it('when retryWhen rejects a transient failure, then that request is not retried', async () => {
+    const { url, requests } = await serve((_req, res) => json(res, 503, {}));
+    await client(url).post('x', {}, { headers: { 'Idempotency-Key': 'k' }, retryWhen: () => false }).catch(() => undefined);
+    expect(requests).toHaveLength(1);
   });
 
-  it('when the server never answers, then the timeout aborts the request and closes its socket', async () => {
+  it('when the server never answers, then the timeout aborts the request and the server sees its socket close', async () => {
     let socketClosed!: Promise<void>;
     const { url } = await serve((req) => {
       socketClosed = new Promise((resolve) => req.socket.on('close', () => resolve()));
     });
     const started = Date.now();
-    const error = await client(url, 200).post('slow', {}).catch((e: unknown) => e);
+    const error = await client(url, { timeoutMs: 200, retry: { maxAttempts: 1 } }).post('slow', {}).catch((e: unknown) => e);
     expect(isHttpTimeoutError(error)).toBe(true);
     expect(Date.now() - started).toBeLessThan(1_500);
     await socketClosed;
   });
 
-  it('when the connection is refused, then the error says the request was never sent', async () => {
+  it('when the caller aborts, then the request is cancelled with the caller’s reason, its socket closed, and not retried', async () => {
+    let socketClosed!: Promise<void>;
+    const { url, requests, arrived } = await serve((req) => {
+      socketClosed = new Promise((resolve) => req.socket.on('close', () => resolve()));
+    });
+    const controller = new AbortController();
+    const call = client(url).get('slow', { signal: controller.signal }).catch((e: unknown) => e);
+    await arrived(1);
+    controller.abort(new Error('shutting down'));
+    expect(await call).toMatchObject({ message: 'shutting down' });
+    await socketClosed;
+    expect(requests).toHaveLength(1);
+  });
+
+  it('when the connection is refused, then the error says the request was never sent and carries no secret', async () => {
     const { url, server } = await serve(() => undefined);
     servers.splice(servers.indexOf(server), 1);
     await new Promise((resolve) => server.close(resolve));
-    const error = await client(url).post('payments/create', {}).catch((e: unknown) => e);
-    expect(isHttpNetworkError(error) && error.sent).toBe(false);
+    const { logger, lines } = recordingLogger();
+    const error = await client(url, { logger }).post('payments/create', {}, { headers: { 'Idempotency-Key': 'k' } }).catch((e: unknown) => e);
+    expect(isHttpNetworkError(error) && [error.sent, error.errorCode]).toEqual([false, 'ECONNREFUSED']);
+    expect(lines).toHaveLength(2); // refused twice, retried twice: nothing was sent
+    expect(inspect(error, { depth: 10 })).not.toContain(API_KEY);
+    expect(JSON.stringify(lines, (_k, v: unknown) => (v instanceof Error ? inspect(v, { depth: 10 }) : v))).not.toContain(API_KEY);
+  });
+
+  it('when a timeout fires, then neither the error nor its cause chain holds the API key', async () => {
+    const { url } = await serve(() => undefined);
+    const error = await client(url, { timeoutMs: 50, retry: { maxAttempts: 1 } }).get('x').catch((e: unknown) => e);
+    expect(isHttpTimeoutError(error)).toBe(true);
+    expect(inspect(error, { depth: 10 })).not.toContain(API_KEY);
   });
 });

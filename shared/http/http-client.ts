@@ -3,45 +3,80 @@ import https from 'node:https';
 import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import type { Logger } from '../logging/logger.js';
 import { retry, type RetryOptions } from '../resilience/retry-policy.js';
-import { HttpNetworkError, HttpStatusError, HttpTimeoutError, isTransientHttpError, parseRetryAfter } from './http-errors.js';
+import { HttpNetworkError, HttpStatusError, HttpTimeoutError, isHttpStatusError, isTransientHttpError, parseRetryAfter } from './http-errors.js';
 
+/** Options of {@link HTTPClient}. */
 export interface HTTPClientOptions {
+  /** e.g. `http://127.0.0.1:4010/v1/`; trailing slashes are dropped as in the Python. */
   baseUrl: string;
-  /** Sent as `Authorization: Bearer …`; never logged. */
+  /** Sent as `Authorization: Bearer …`; never logged and never kept on an error. */
   apiKey: string;
-  /** Per-request timeout; when it passes the request is aborted and its socket closed. */
+  /** Per attempt: when it passes, the request is aborted and its socket destroyed. */
   timeoutMs: number;
+  /** Backoff for transient failures. @defaultValue {@link DEFAULT_RETRY_OPTIONS} (3 attempts, 4 s base, 10 s cap) */
   retry?: RetryOptions;
   logger: Logger;
+  /** @defaultValue 'order-platform/1' */
   userAgent?: string;
 }
 
+/** Per-request options of {@link HTTPClient.get} and {@link HTTPClient.post}. */
 export interface RequestOptions {
+  /** Extra headers, e.g. `Idempotency-Key`. */
   headers?: Record<string, string>;
+  /** The caller's cancellation; combined with the per-request timeout. */
   signal?: AbortSignal;
+  /**
+   * Narrows which transient failures of this request are retried (both this and the transient
+   * check must agree). A charge passes "only failures proving nothing was performed".
+   */
+  retryWhen?: (error: unknown) => boolean;
 }
 
+/** Options of {@link HTTPClient.get}. */
+export interface GetOptions extends RequestOptions {
+  /** Query string parameters. */
+  params?: Record<string, string | number | boolean>;
+}
+
+/** Connect-phase errors: the socket never opened, so the server cannot have seen the request. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
 /**
- * JSON-over-HTTP client, a port of the Python `HTTPClient` (seeds/003) on axios.
+ * JSON-over-HTTP client: a port of the Python `HTTPClient` (seeds/003) on axios.
+ *
  * - URLs join as the Python does: `base_url.rstrip('/') + '/' + path.lstrip('/')`.
- * - The timeout really cancels: an AbortController aborts the request (axios destroys the socket),
- *   where httpx's timeout and axios' own `timeout` only stop waiting.
- * - Retries only transient failures (network, timeout, 429, 5xx), with backoff, jitter and
- *   Retry-After. Deliberate difference: a POST is retried only when it carries an
- *   `Idempotency-Key` — the Python retried every POST, which can charge twice.
- * - One keep-alive agent per client instead of a new connection per request.
+ * - Headers: `Authorization: Bearer <apiKey>`, `Content-Type` and `Accept: application/json`.
+ * - Differs from the Python: the timeout really cancels. httpx's timeout (like axios' own
+ *   `timeout`) only bounds waiting; here an AbortController aborts the request and axios destroys
+ *   the socket, so a hung server holds nothing. The controller is driven by our own setTimeout
+ *   (not `AbortSignal.timeout`) so the timeout can be told apart from the caller's abort, and so
+ *   that fake timers can drive it in tests.
+ * - Non-2xx answers become {@link HttpStatusError} (axios' `validateStatus` accepts every status,
+ *   and this class decides), with the JSON body and any Retry-After.
+ * - Retries only transient failures (network, timeout, 429, 5xx) through the retry policy.
+ *   Deliberate difference: a POST is retried only when it carries an `Idempotency-Key` header;
+ *   the Python retried every POST, which can charge a customer twice.
+ * - One keep-alive agent per client instead of a new connection per request (the Python opened
+ *   an `httpx.AsyncClient` per call).
+ * - Secrets: the bearer token lives only in the axios instance's default headers. Errors keep a
+ *   stripped-down cause (name, message, code) rather than axios' error, whose `config` holds the
+ *   headers, so logging an error (or its cause chain) cannot leak the key.
  */
 export class HTTPClient {
   private readonly axios: AxiosInstance;
   private readonly baseUrl: string;
+  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64 });
 
   constructor(private readonly options: HTTPClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.axios = axios.create({
-      httpAgent: new http.Agent({ keepAlive: true, maxSockets: 64 }),
-      httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 64 }),
+      httpAgent: this.httpAgent,
+      httpsAgent: this.httpsAgent,
       validateStatus: () => true,
       maxRedirects: 0,
+      responseType: 'json',
       headers: {
         Authorization: `Bearer ${options.apiKey}`,
         'Content-Type': 'application/json',
@@ -51,40 +86,50 @@ export class HTTPClient {
     });
   }
 
+  /** The absolute URL for `path`, joined as the Python client joins it. */
   url(path: string): string {
     return `${this.baseUrl}/${path.replace(/^\/+/, '')}`;
   }
 
-  async get(path: string, options: RequestOptions & { params?: Record<string, string | number> } = {}): Promise<unknown> {
+  /** GET `path`; resolves with the parsed JSON body. Retried on transient failures. */
+  async get(path: string, options: GetOptions = {}): Promise<unknown> {
     return this.send('GET', path, undefined, options, true);
   }
 
+  /**
+   * POST `body` as JSON to `path`; resolves with the parsed JSON body. Retried on transient
+   * failures only when `options.headers` carries an `Idempotency-Key`.
+   */
   async post(path: string, body: unknown, options: RequestOptions = {}): Promise<unknown> {
-    const idempotent = Object.keys(options.headers ?? {}).some((h) => h.toLowerCase() === 'idempotency-key');
-    return this.send('POST', path, body, options, idempotent);
+    const keyed = Object.keys(options.headers ?? {}).some((name) => name.toLowerCase() === 'idempotency-key');
+    return this.send('POST', path, body, options, keyed);
   }
 
-  private async send(
-    method: 'GET' | 'POST',
-    path: string,
-    body: unknown,
-    options: RequestOptions & { params?: Record<string, string | number> },
-    retryable: boolean,
-  ): Promise<unknown> {
-    return retry(() => this.once(method, path, body, options), retryable ? (this.options.retry ?? {}) : { maxAttempts: 1 }, {
-      shouldRetry: isTransientHttpError,
+  /** Closes idle keep-alive sockets (shutdown, tests). */
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  private async send(method: 'GET' | 'POST', path: string, body: unknown, options: GetOptions, retryable: boolean): Promise<unknown> {
+    const policy = retryable ? (this.options.retry ?? {}) : { ...this.options.retry, maxAttempts: 1 };
+    return retry(() => this.once(method, path, body, options), {
+      ...policy,
+      shouldRetry: (error) => isTransientHttpError(error) && (options.retryWhen?.(error) ?? true),
       ...(options.signal ? { signal: options.signal } : {}),
       onRetry: (error, attempt, delayMs) =>
-        this.options.logger.warn('http request failed; retrying', { method, path, attempt, delay_ms: delayMs, error }),
+        this.options.logger.warn('http request failed; retrying', {
+          method,
+          path,
+          attempt,
+          delay_ms: delayMs,
+          ...(isHttpStatusError(error) ? { status: error.status } : {}),
+          error,
+        }),
     });
   }
 
-  private async once(
-    method: 'GET' | 'POST',
-    path: string,
-    body: unknown,
-    options: RequestOptions & { params?: Record<string, string | number> },
-  ): Promise<unknown> {
+  private async once(method: 'GET' | 'POST', path: string, body: unknown, options: GetOptions): Promise<unknown> {
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -92,7 +137,9 @@ export class HTTPClient {
       controller.abort();
     }, this.options.timeoutMs);
     const onCallerAbort = () => controller.abort(options.signal?.reason);
-    options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    if (options.signal?.aborted) onCallerAbort();
+    else options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const context = { method, path };
     try {
       const response = await this.axios.request({
         method,
@@ -103,20 +150,37 @@ export class HTTPClient {
         signal: controller.signal,
       });
       if (response.status >= 200 && response.status < 300) return response.data;
-      throw new HttpStatusError(response.status, response.data, parseRetryAfter(response.headers['retry-after'] as string | undefined), {
-        context: { method, path },
+      const retryAfter = response.headers['retry-after'];
+      throw new HttpStatusError(response.status, response.data, {
+        retryAfterMs: parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : undefined),
+        context,
       });
     } catch (error) {
-      if (error instanceof HttpStatusError) throw error;
-      if (timedOut) throw new HttpTimeoutError(`${method} ${path} timed out after ${this.options.timeoutMs} ms`, { cause: error });
+      if (isHttpStatusError(error)) throw error;
+      if (timedOut) {
+        throw new HttpTimeoutError(`${method} ${path} timed out after ${this.options.timeoutMs} ms`, { cause: strip(error), context });
+      }
       if (options.signal?.aborted) throw options.signal.reason ?? error;
-      const code = isAxiosError(error) ? error.code : undefined;
-      throw new HttpNetworkError(`${method} ${path} failed: ${code ?? (error as Error).message}`, code !== 'ECONNREFUSED', {
-        cause: error,
+      const errorCode = isAxiosError(error) ? error.code : undefined;
+      throw new HttpNetworkError(`${method} ${path} failed: ${errorCode ?? (error as Error).message}`, {
+        sent: !NOT_SENT_CODES.has(errorCode ?? ''),
+        ...(errorCode ? { errorCode } : {}),
+        cause: strip(error),
+        context,
       });
     } finally {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onCallerAbort);
     }
   }
+}
+
+/** Keeps what explains a failure and drops axios' `config`/`request`, which hold the bearer token. */
+function strip(error: unknown): Error {
+  const source = error instanceof Error ? error : new Error(String(error));
+  const copy = new Error(source.message);
+  copy.name = source.name;
+  const code = (source as { code?: unknown }).code;
+  if (typeof code === 'string') Object.assign(copy, { code });
+  return copy;
 }

@@ -1,4 +1,6 @@
-import type { Currency } from '../../../../shared/contracts/money.js';
+import { Type, type Static } from '@sinclair/typebox';
+import { CurrencyCode, DecimalAmount, isInvalidAmountError, normaliseAmount } from '../../../../shared/contracts/money.js';
+import { compileValidator } from '../../../../shared/contracts/validator.js';
 import type { HTTPClient } from '../../../../shared/http/http-client.js';
 import { isHttpNetworkError, isHttpStatusError, isHttpTimeoutError } from '../../../../shared/http/http-errors.js';
 import { isBrokenCircuitError, type CircuitBreaker } from '../../../../shared/resilience/circuit-breaker.js';
@@ -7,37 +9,55 @@ import {
   PaymentDeclinedError,
   PaymentOutcomeUnknownError,
   PaymentProviderUnavailableError,
+  isInvalidPaymentRequestError,
 } from './payment-errors.js';
 import type { CallOptions, PaymentRequest, PaymentResponse, PaymentService, RefundRequest, RefundResponse } from './payment-service.js';
 
-interface ProviderPayment {
-  id: string;
-  status: 'succeeded' | 'failed';
-  amount: string;
-  currency: Currency;
-  created: string;
-  order_id?: string | null;
-  amount_refunded?: string;
-}
+// What the provider answers, checked before use: nothing read off the wire is trusted as typed.
+// Extra fields are allowed so that the provider may grow its objects.
+const Timestamp = Type.String({ format: 'date-time' });
+const ProviderPayment = Type.Object({
+  id: Type.String({ minLength: 1 }),
+  status: Type.Union([Type.Literal('succeeded'), Type.Literal('failed')]),
+  amount: DecimalAmount,
+  currency: CurrencyCode,
+  created: Timestamp,
+  order_id: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  amount_refunded: Type.Optional(DecimalAmount),
+});
+const ProviderRefund = Type.Object({
+  id: Type.String({ minLength: 1 }),
+  payment: Type.String({ minLength: 1 }),
+  amount: DecimalAmount,
+  currency: CurrencyCode,
+  status: Type.String(),
+  created: Timestamp,
+});
+const ProviderList = Type.Object({ data: Type.Array(ProviderPayment), has_more: Type.Optional(Type.Boolean()) });
+const checkPayment = compileValidator(ProviderPayment);
+const checkRefund = compileValidator(ProviderRefund);
+const checkList = compileValidator(ProviderList);
 
-interface ProviderRefund {
-  id: string;
-  payment: string;
-  amount: string;
-  currency: Currency;
-  status: string;
-  created: string;
-}
-
-interface ProviderError {
-  error?: { type?: string; code?: string; message?: string; payment_id?: string };
-}
+/** At most one charge exists per order, so one page always holds them all. */
+const ORDER_PAGE_SIZE = 100;
 
 /**
  * Port of the Python `StripePaymentService` (seeds/003): the provider's HTTP API behind the
- * `PaymentService` port, called through the circuit breaker. Where the Python wrapped every failure
- * in one `PaymentProcessingError`, failures here are typed by what the caller must do: a decline
- * or invalid request is final; unavailable means try later; an unknown outcome means look it up.
+ * {@link PaymentService} port, each call made through the circuit breaker.
+ *
+ * Deliberate differences from the Python, which retried every POST and wrapped every failure in
+ * one `PaymentProcessingError`:
+ * - Charges and refunds carry the caller's `Idempotency-Key`, and the HTTP client retries them
+ *   only after failures that prove nothing was performed (connection refused, 429). A timeout,
+ *   a lost connection or a 5xx after the request may have left is a
+ *   {@link PaymentOutcomeUnknownError} at once: the caller settles it by looking the payment up,
+ *   and any later retry goes through the saga with the same key, never a new one.
+ * - Reads (look-ups) are retried on every transient failure; they change nothing.
+ * - Failures are typed by what the caller must do (see payment-errors.ts).
+ * - A 200 whose payment says `failed` is treated as a decline, so that it can never be taken
+ *   for a charge.
+ * No logging here: the typed error carries the detail and the caller logs it once, with the
+ * order's correlation id.
  */
 export class ProviderPaymentService implements PaymentService {
   constructor(
@@ -47,24 +67,27 @@ export class ProviderPaymentService implements PaymentService {
 
   async processPayment(request: PaymentRequest, options: CallOptions): Promise<PaymentResponse> {
     const body = {
-      amount: request.amount,
+      amount: validAmount(request.amount, request.currency),
       currency: request.currency,
       source: request.cardToken,
       customer: request.customerId,
       description: request.description ?? null,
       ...(request.orderId ? { order_id: request.orderId } : {}),
     };
-    const payment = (await this.write(() =>
-      this.client.post('payments/create', body, { headers: { 'Idempotency-Key': options.idempotencyKey }, ...signal(options) }),
-    )) as ProviderPayment;
-    return toPayment(payment);
+    const payment = toPayment(readBody(await this.write('payments/create', body, options), checkPayment, 'payment'));
+    if (payment.status === 'failed') {
+      throw new PaymentDeclinedError('the provider recorded the payment as failed', { declineCode: 'card_declined', paymentId: payment.paymentId });
+    }
+    return payment;
   }
 
   async refundPayment(request: RefundRequest, options: CallOptions): Promise<RefundResponse> {
-    const body = { payment: request.paymentId, ...(request.amount ? { amount: request.amount } : {}), ...(request.reason ? { reason: request.reason } : {}) };
-    const refund = (await this.write(() =>
-      this.client.post('refunds', body, { headers: { 'Idempotency-Key': options.idempotencyKey }, ...signal(options) }),
-    )) as ProviderRefund;
+    const body = {
+      payment: request.paymentId,
+      ...(request.amount ? { amount: request.amount } : {}),
+      ...(request.reason ? { reason: request.reason } : {}),
+    };
+    const refund = readBody(await this.write('refunds', body, options), checkRefund, 'refund');
     return {
       refundId: refund.id,
       paymentId: refund.payment,
@@ -77,77 +100,132 @@ export class ProviderPaymentService implements PaymentService {
 
   async getPayment(paymentId: string): Promise<PaymentResponse | null> {
     try {
-      return toPayment((await this.read(() => this.client.get(`payments/${encodeURIComponent(paymentId)}`))) as ProviderPayment);
+      const data = await this.read(`payments/${encodeURIComponent(paymentId)}`);
+      return toPayment(readBody(data, checkPayment, 'payment', false));
     } catch (error) {
-      if (isHttpStatusError(error) && error.status === 404) return null;
+      if (isInvalidPaymentRequestError(error) && error.status === 404) return null;
       throw error;
     }
   }
 
   async findPaymentsByOrder(orderId: string): Promise<PaymentResponse[]> {
-    const list = (await this.read(() => this.client.get('payments', { params: { order_id: orderId, limit: 100 } }))) as {
-      data: ProviderPayment[];
-    };
-    return list.data.map(toPayment);
+    const data = await this.read('payments', { order_id: orderId, limit: ORDER_PAGE_SIZE });
+    return readBody(data, checkList, 'payment list', false).data.map(toPayment);
   }
 
-  /** A charge or refund: a failure after the request may have left is an unknown outcome. */
-  private async write(call: () => Promise<unknown>): Promise<unknown> {
+  /** A charge or refund: once the request may have left, a failure is an unknown outcome. */
+  private async write(path: string, body: unknown, options: CallOptions): Promise<unknown> {
+    if (options.signal?.aborted) throw options.signal.reason; // nothing has been sent
     try {
-      return await this.breaker.execute(call);
+      return await this.breaker.execute(
+        (signal) =>
+          this.client.post(path, body, {
+            headers: { 'Idempotency-Key': options.idempotencyKey },
+            retryWhen: certainlyNotPerformed,
+            ...(signal ? { signal } : {}),
+          }),
+        options.signal,
+      );
     } catch (error) {
-      throw mapError(error, true);
+      throw mapError(error, 'write', options.signal?.aborted === true);
     }
   }
 
-  private async read(call: () => Promise<unknown>): Promise<unknown> {
+  private async read(path: string, params?: Record<string, string | number>): Promise<unknown> {
     try {
-      return await this.breaker.execute(call);
+      return await this.breaker.execute(() => this.client.get(path, params ? { params } : {}));
     } catch (error) {
-      if (isHttpStatusError(error) && error.status === 404) throw error;
-      throw mapError(error, false);
+      throw mapError(error, 'read');
     }
   }
 }
 
-function signal(options: CallOptions): { signal?: AbortSignal } {
-  return options.signal ? { signal: options.signal } : {};
+/** Failures after which the provider cannot have acted: the only ones a charge or refund retries. */
+function certainlyNotPerformed(error: unknown): boolean {
+  return (isHttpNetworkError(error) && !error.sent) || (isHttpStatusError(error) && error.status === 429);
 }
 
-function toPayment(p: ProviderPayment): PaymentResponse {
+/** "5" USD → "5.00"; a malformed amount fails here, before anything is sent. */
+function validAmount(amount: string, currency: PaymentRequest['currency']): string {
+  try {
+    return normaliseAmount(amount, currency);
+  } catch (error) {
+    if (isInvalidAmountError(error)) throw new InvalidPaymentRequestError(error.message, { cause: error });
+    throw error;
+  }
+}
+
+/** Checks a 2xx body; an unreadable one after a write is an unknown outcome (it may have committed). */
+function readBody<T>(data: unknown, check: (value: unknown) => { ok: true; value: T } | { ok: false }, what: string, isWrite = true): T {
+  const result = check(data);
+  if (result.ok) return result.value;
+  const message = `the provider answered with an unreadable ${what}`;
+  throw isWrite ? new PaymentOutcomeUnknownError(message) : new PaymentProviderUnavailableError(message);
+}
+
+function toPayment(p: Static<typeof ProviderPayment>): PaymentResponse {
   return {
     paymentId: p.id,
     status: p.status,
     amount: p.amount,
     currency: p.currency,
     createdAt: new Date(p.created),
-    amountRefunded: p.amount_refunded ?? '0',
+    amountRefunded: p.amount_refunded ?? normaliseAmount('0', p.currency),
     ...(p.order_id ? { orderId: p.order_id } : {}),
   };
 }
 
-function mapError(error: unknown, isWrite: boolean): Error {
-  if (isBrokenCircuitError(error)) return new PaymentProviderUnavailableError('payment provider circuit is open', { cause: error });
+interface ProviderErrorDetail {
+  type?: string;
+  code?: string;
+  message?: string;
+  payment_id?: string;
+}
+
+/** The provider's `{error: {...}}` envelope, when the body is one. */
+function errorDetail(body: unknown): ProviderErrorDetail {
+  const detail = (body as { error?: unknown } | null)?.error;
+  if (!detail || typeof detail !== 'object') return {};
+  const pick = (key: keyof ProviderErrorDetail) => {
+    const value = (detail as Record<string, unknown>)[key];
+    return typeof value === 'string' ? { [key]: value } : {};
+  };
+  return { ...pick('type'), ...pick('code'), ...pick('message'), ...pick('payment_id') };
+}
+
+/** Provider and transport failures → the typed errors of payment-errors.ts. */
+function mapError(error: unknown, kind: 'read' | 'write', callerAborted = false): unknown {
+  const unknownIfWrite = (message: string) =>
+    kind === 'write' ? new PaymentOutcomeUnknownError(message, { cause: error }) : new PaymentProviderUnavailableError(message, { cause: error });
+  if (isBrokenCircuitError(error)) return new PaymentProviderUnavailableError('the payment provider circuit is open', { cause: error });
   if (isHttpStatusError(error)) {
-    const detail = (error.body as ProviderError | undefined)?.error;
-    const message = detail?.message ?? `provider answered ${error.status}`;
-    if (error.status === 402) return new PaymentDeclinedError(message, detail?.code ?? 'card_declined', detail?.payment_id);
-    if (error.status === 409) return new PaymentProviderUnavailableError('the same request is in progress at the provider', { cause: error });
-    if (error.status === 429) return new PaymentProviderUnavailableError('provider rate limit', { cause: error });
-    if (error.status >= 500) {
-      return isWrite
-        ? new PaymentOutcomeUnknownError(`provider answered ${error.status}`, { cause: error })
-        : new PaymentProviderUnavailableError(`provider answered ${error.status}`, { cause: error });
+    const detail = errorDetail(error.body);
+    const message = detail.message ?? `the provider answered ${error.status}`;
+    const context = { status: error.status, provider_code: detail.code };
+    if (error.status === 402) {
+      return new PaymentDeclinedError(message, {
+        declineCode: detail.code ?? 'card_declined',
+        ...(detail.payment_id ? { paymentId: detail.payment_id } : {}),
+        cause: error,
+      });
     }
-    return new InvalidPaymentRequestError(message, { cause: error, context: { status: error.status, provider_code: detail?.code } });
+    // 409: a request with this key is still running there; the same key later gets its answer.
+    if (error.status === 409) return new PaymentProviderUnavailableError('a request with this key is in progress at the provider', { cause: error, context });
+    if (error.status === 429) return new PaymentProviderUnavailableError('the provider is rate limiting', { cause: error, context });
+    // Our credentials, not the customer's request: fail over to later (and an operator), never
+    // cancel the order as if it were invalid.
+    if (error.status === 401 || error.status === 403) {
+      return new PaymentProviderUnavailableError('the provider rejected our credentials', { cause: error, context });
+    }
+    if (error.status >= 500) return unknownIfWrite(`the provider answered ${error.status}`);
+    return new InvalidPaymentRequestError(message, { cause: error, status: error.status, ...(detail.code ? { providerCode: detail.code } : {}) });
   }
-  if (isHttpTimeoutError(error)) {
-    return isWrite ? new PaymentOutcomeUnknownError(error.message, { cause: error }) : new PaymentProviderUnavailableError(error.message, { cause: error });
-  }
+  if (isHttpTimeoutError(error)) return unknownIfWrite(error.message);
   if (isHttpNetworkError(error)) {
-    return isWrite && error.sent
-      ? new PaymentOutcomeUnknownError(error.message, { cause: error })
-      : new PaymentProviderUnavailableError(error.message, { cause: error });
+    return error.sent ? unknownIfWrite(error.message) : new PaymentProviderUnavailableError(error.message, { cause: error });
   }
-  return error instanceof Error ? error : new Error(String(error));
+  // The caller aborted a write in flight (the client rethrows the signal's reason): it may have
+  // reached the provider.
+  if (callerAborted) return new PaymentOutcomeUnknownError('the charge or refund was aborted in flight', { cause: error });
+  return error;
 }
