@@ -91,6 +91,51 @@ describe('HTTPClient', () => {
     expect(requests[0]?.headers).toMatchObject({ authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', accept: 'application/json' });
   });
 
+  it('when the base URL ends with a slash and the path starts with one, then url() joins them with a single slash', () => {
+    const c = client('http://127.0.0.1:1/v1/');
+    expect(c.url('/payments/create')).toBe('http://127.0.0.1:1/v1/payments/create');
+    expect(c.url('//payments')).toBe('http://127.0.0.1:1/v1/payments');
+    expect(c.url('payments')).toBe('http://127.0.0.1:1/v1/payments');
+  });
+
+  it.each([500, 502, 503, 504])('when a GET gets %i then 200, then it is retried once and resolves with the body', async (status) => {
+    const { url, requests } = await serve((_req, res, n) => (n === 1 ? json(res, status, { error: 'down' }) : json(res, 200, { ok: n })));
+    expect(await client(url).get('/x')).toEqual({ ok: 2 });
+    expect(requests.map((r) => r.url)).toEqual(['/x', '/x']);
+  });
+
+  it('when a GET keeps getting 503, then it stops after maxAttempts with the last HttpStatusError', async () => {
+    const { url, requests } = await serve((_req, res) => json(res, 503, { error: 'down' }));
+    const error = await client(url).get('x').catch((e: unknown) => e);
+    expect(isHttpStatusError(error) && [error.status, error.body]).toEqual([503, { error: 'down' }]);
+    expect(requests).toHaveLength(3);
+  });
+
+  it('when a 429 carries Retry-After: 0, then it is retried at once, for a GET and for a keyed POST', async () => {
+    const { url, requests } = await serve((_req, res, n) => (n % 2 === 1 ? json(res, 429, {}, { 'retry-after': '0' }) : json(res, 200, { n })));
+    expect(await client(url).get('x')).toEqual({ n: 2 });
+    expect(await client(url).post('x', {}, { headers: { 'Idempotency-Key': 'k' } })).toEqual({ n: 4 });
+    expect(requests).toHaveLength(4);
+  });
+
+  it('when a POST without Idempotency-Key gets 429 or a timeout, then it is not retried either', async () => {
+    const { url, requests } = await serve((_req, res, n) => (n === 1 ? json(res, 429, {}, { 'retry-after': '0' }) : undefined));
+    expect(isHttpStatusError(await client(url).post('x', {}).catch((e: unknown) => e))).toBe(true);
+    expect(isHttpTimeoutError(await client(url, { timeoutMs: 100 }).post('x', {}).catch((e: unknown) => e))).toBe(true);
+    expect(requests).toHaveLength(2);
+  });
+
+  it('when the timeout fires, then it fires no earlier than timeoutMs, and a keyed retry sends the request again', async () => {
+    const { url, requests } = await serve(() => undefined);
+    const started = Date.now();
+    const error = await client(url, { timeoutMs: 150, retry: { maxAttempts: 2, baseDelayMs: 5 } })
+      .post('slow', {}, { headers: { 'Idempotency-Key': 'k' } })
+      .catch((e: unknown) => e);
+    expect(isHttpTimeoutError(error)).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2 * 150 - 10);
+    expect(requests).toHaveLength(2);
+  });
+
   it('when a GET keeps getting 5xx, then it is retried after delays that double and stop at the cap', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const { url, requests, arrived } = await serve((_req, res, n) => (n < 3 ? json(res, 503, {}) : json(res, 200, { n })));

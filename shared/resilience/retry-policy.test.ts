@@ -129,6 +129,95 @@ describe('retry policy', () => {
     expect(fn).toHaveBeenCalledTimes(1);
   });
 
+  it('when random is injected, then full jitter is random × ceiling, clamped to [0, ceiling]', () => {
+    const options = { baseDelayMs: 1_000, maxDelayMs: 3_000 };
+    expect(computeDelay(2, options, () => 0)).toBe(0);
+    expect(computeDelay(2, options, () => 0.5)).toBe(1_000);
+    expect(computeDelay(2, options, () => 0.999_999)).toBe(2_000);
+    expect(computeDelay(4, options, () => 0.5)).toBe(1_500); // ceiling capped at 3 000 before jitter
+    expect(computeDelay(2, options, () => 1.7)).toBe(2_000);
+    expect(computeDelay(2, options, () => -0.3)).toBe(0);
+  });
+
+  it('when a call fails until the last attempt, then each retry starts exactly when its computed delay ends', async () => {
+    let calls = 0;
+    const fn = vi.fn(async () => {
+      calls += 1;
+      if (calls < 4) throw transient();
+      return 'done';
+    });
+    const done = retry(fn, { maxAttempts: 4, baseDelayMs: 200, maxDelayMs: 10_000, jitter: 'none', shouldRetry: () => true });
+    // Expected waits: 200, 400, 800 → attempts at t = 0, 200, 600, 1 400.
+    for (const [advance, expected] of [
+      [0, 1],
+      [199, 1],
+      [1, 2],
+      [399, 2],
+      [1, 3],
+      [799, 3],
+      [1, 4],
+    ] as const) {
+      await vi.advanceTimersByTimeAsync(advance);
+      expect(fn).toHaveBeenCalledTimes(expected);
+    }
+    expect(await done).toBe('done');
+    expect(fn.mock.calls.map((call) => (call as unknown[])[0])).toEqual([1, 2, 3, 4]);
+  });
+
+  it('when Retry-After is longer than the backoff, then the next attempt waits for Retry-After (capped by maxRetryAfterMs)', async () => {
+    const errors = [transient(3_000), transient(90_000)];
+    const fn = vi.fn(async () => {
+      const next = errors.shift();
+      if (next) throw next;
+      return 'ok';
+    });
+    const done = retry(fn, { maxAttempts: 3, baseDelayMs: 10, jitter: 'none', maxRetryAfterMs: 20_000, shouldRetry: () => true });
+    await vi.advanceTimersByTimeAsync(2_999);
+    expect(fn).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(fn).toHaveBeenCalledTimes(2);
+    await vi.advanceTimersByTimeAsync(19_999); // 90 s asked, 20 s honoured
+    expect(fn).toHaveBeenCalledTimes(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await done).toBe('ok');
+    expect(fn).toHaveBeenCalledTimes(3);
+  });
+
+  it.each([Number.NaN, -5, Number.POSITIVE_INFINITY, '1000'])('when retryAfterMs is %s, then it is ignored and the backoff is used', async (retryAfterMs) => {
+    const onRetry = vi.fn();
+    const fn = vi.fn(async () => {
+      throw Object.assign(new Error('503'), { retryAfterMs });
+    });
+    const done = retry(fn, { maxAttempts: 2, baseDelayMs: 100, jitter: 'none', shouldRetry: () => true, onRetry }).catch(() => undefined);
+    await vi.advanceTimersByTimeAsync(100);
+    await done;
+    expect(onRetry.mock.calls.map((call) => call[2])).toEqual([100]);
+  });
+
+  it('when shouldRetry turns false on a later error, then retrying stops there and that error is rethrown', async () => {
+    const final = new NonRetryableError('now final');
+    const errors: Error[] = [transient(), final];
+    const fn = vi.fn(async () => {
+      throw errors.shift()!;
+    });
+    const done = retry(fn, { maxAttempts: 5, baseDelayMs: 10, jitter: 'none', shouldRetry: (e) => !(e instanceof NonRetryableError) }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(await done).toBe(final);
+    expect(fn).toHaveBeenCalledTimes(2);
+  });
+
+  it('when the signal is already aborted after a failure, then there is no wait and no second attempt', async () => {
+    const controller = new AbortController();
+    const fn = vi.fn(async () => {
+      controller.abort(new Error('gone'));
+      throw transient();
+    });
+    const error = await retry(fn, { maxAttempts: 3, baseDelayMs: 10_000, shouldRetry: () => true, signal: controller.signal }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ message: '503' });
+    expect(fn).toHaveBeenCalledTimes(1);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it.each([0, -1, 1.5, Number.POSITIVE_INFINITY, Number.NaN])('when maxAttempts is %s, then retry refuses to run unbounded or empty', async (maxAttempts) => {
     const fn = vi.fn(async () => 'ok');
     await expect(retry(fn, { maxAttempts, shouldRetry: () => true })).rejects.toBeInstanceOf(RangeError);

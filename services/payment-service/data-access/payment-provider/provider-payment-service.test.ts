@@ -224,4 +224,37 @@ describe('ProviderPaymentService: refunds, look-ups and the breaker', () => {
     expect(isPaymentProviderUnavailableError(await payments.processPayment(request, key).catch((e: unknown) => e))).toBe(true);
     expect(seen.length).toBe(before);
   });
+
+  it('when a payment is found, then it maps with amount as a string, createdAt as a Date and 0.00 refunded by default', async () => {
+    const { amount_refunded: _omitted, ...withoutRefunded } = PAYMENT;
+    const { url, seen } = await fakeProvider(() => [200, withoutRefunded]);
+    const payment = await adapter(url).payments.getPayment('pay_1');
+    expect(payment).toMatchObject({ paymentId: 'pay_1', amount: '12.30', amountRefunded: '0.00', orderId: 'o-1' });
+    expect(payment?.createdAt).toBeInstanceOf(Date);
+    expect(payment?.createdAt.getTime()).toBe(Date.parse(PAYMENT.created));
+    expect(seen[0]).toMatchObject({ method: 'GET', url: '/payments/pay_1' });
+  });
+
+  it('when a refund times out, then its outcome is unknown; when refused, then the provider is unavailable', async () => {
+    const hanging = await fakeProvider(() => 'hang');
+    expect(isPaymentOutcomeUnknownError(await adapter(hanging.url).payments.refundPayment({ paymentId: 'pay_1' }, { idempotencyKey: 'r' }).catch((e: unknown) => e))).toBe(true);
+    const { url, server } = await fakeProvider(() => [200, REFUND]);
+    servers.splice(servers.indexOf(server), 1);
+    await new Promise((resolve) => server.close(resolve));
+    const { payments } = adapter(url);
+    expect(isPaymentProviderUnavailableError(await payments.refundPayment({ paymentId: 'pay_1' }, { idempotencyKey: 'r' }).catch((e: unknown) => e))).toBe(true);
+    expect(isPaymentProviderUnavailableError(await payments.getPayment('pay_1').catch((e: unknown) => e))).toBe(true);
+  });
+
+  it('when charges keep getting 500, then the breaker opens at the threshold and every call is then unavailable without reaching the provider', async () => {
+    const { url, seen } = await fakeProvider(() => [500, providerError('api_error', 'internal')]);
+    const { payments, breaker } = adapter(url, 3);
+    for (let i = 0; i < 3; i += 1) expect(isPaymentOutcomeUnknownError(await payments.processPayment(request, key).catch((e: unknown) => e))).toBe(true);
+    expect(breaker.state).toBe('OPEN');
+    expect(seen).toHaveLength(3);
+    expect(isPaymentProviderUnavailableError(await payments.processPayment(request, key).catch((e: unknown) => e))).toBe(true);
+    expect(isPaymentProviderUnavailableError(await payments.refundPayment({ paymentId: 'pay_1' }, { idempotencyKey: 'r' }).catch((e: unknown) => e))).toBe(true);
+    expect(isPaymentProviderUnavailableError(await payments.getPayment('pay_1').catch((e: unknown) => e))).toBe(true);
+    expect(seen).toHaveLength(3);
+  });
 });
