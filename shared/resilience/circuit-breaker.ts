@@ -97,10 +97,15 @@ export class CircuitBreaker {
       rollingCountTimeout: this.windowMs,
       errorThresholdPercentage: 100,
       volumeThreshold: Number.MAX_SAFE_INTEGER,
-      errorFilter: (error: unknown) => !isFailure(error),
+      // A call the caller aborted says nothing about the dependency: it is neither a success (which
+      // would close a HALF_OPEN circuit the dependency never answered) nor a counted failure. opossum
+      // hands the call's arguments (fn, signal) to errorFilter and to 'failure' listeners.
+      errorFilter: (error: unknown, ...args: unknown[]) => !(args[1] as AbortSignal | undefined)?.aborted && !isFailure(error),
     });
     this.breaker.on('success', () => (this.failures = []));
-    this.breaker.on('failure', () => this.countFailure());
+    this.breaker.on('failure', (_error: unknown, _latency: number, args?: unknown[]) => {
+      if (!(args?.[1] as AbortSignal | undefined)?.aborted) this.countFailure();
+    });
     this.breaker.on('open', () => this.moved('OPEN'));
     this.breaker.on('halfOpen', () => this.moved('HALF_OPEN'));
     this.breaker.on('close', () => this.moved('CLOSED'));
