@@ -20,3 +20,6 @@ export type PaymentProviderConfig = Static<typeof PaymentProviderConfigSchema>;
 export function loadPaymentProviderConfig(env: NodeJS.ProcessEnv = process.env): PaymentProviderConfig {
   return loadEnv(PaymentProviderConfigSchema, env);
 }
+
+/** The Postgres schema of the provider's ledger. */
+export const providerSchema = (config: Pick<PaymentProviderConfig, 'NAMESPACE'>): string => `${config.NAMESPACE}payment_provider`;

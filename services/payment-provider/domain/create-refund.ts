@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { fromMinorUnits, toMinorUnits, type Currency } from '../../../shared/contracts/money.js';
 import type { PoolClient } from '../../../shared/db/pool.js';
-import { findPayment, insertRefund } from '../data-access/ledger-repository.js';
+import { insertRefund, lockPayment } from '../data-access/ledger-repository.js';
 import { providerError, refundObject, type ProviderResponse } from './provider-response.js';
 
 export interface CreateRefund {
@@ -15,7 +15,7 @@ export interface CreateRefund {
  * concurrent refunds cannot together exceed it.
  */
 export async function createRefund(client: PoolClient, request: CreateRefund): Promise<ProviderResponse> {
-  const payment = await findPayment(client, request.payment, true);
+  const payment = await lockPayment(client, request.payment);
   if (!payment) return providerError(404, 'invalid_request_error', 'resource_missing', `No such payment: ${request.payment}`);
   if (payment.status !== 'succeeded') {
     return providerError(400, 'invalid_request_error', 'charge_not_refundable', 'Only succeeded payments can be refunded.');

@@ -17,9 +17,13 @@ export const FaultSettings = Type.Object(
 );
 export type FaultSettings = Static<typeof FaultSettings>;
 
+/** The write routes faults apply to. */
+export type FaultRoute = 'payments' | 'refunds';
+
 /**
  * Fault-injection control for tests. Per process, in memory, on purpose: it is a switch a test
- * flips on the instance it talks to, not state of the provider's ledger.
+ * flips on the instance it talks to, not state of the provider's ledger; with several provider
+ * processes each must be set, and a restart clears it. Exists only when FAULT_INJECTION_ENABLED.
  */
 export class Faults {
   private settings: FaultSettings = {};
@@ -33,7 +37,7 @@ export class Faults {
   }
 
   /** The faults that apply to a route ('payments' or 'refunds'). */
-  for(route: 'payments' | 'refunds'): FaultSettings {
+  for(route: FaultRoute): FaultSettings {
     const match = this.settings.match ?? 'all';
     return match === 'all' || match === route ? this.settings : {};
   }
