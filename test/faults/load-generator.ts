@@ -40,13 +40,20 @@ function bodyFor(kind: OrderKind): { body: object; sku: string; quantity: number
   };
 }
 
+export function emptyLoadResult(): LoadResult {
+  return { sent: 0, accepted: [], statuses: {}, undeclared5xx: 0 };
+}
+
 /**
  * Open-loop load: `rate` orders a second for `durationMs`, a mix of successes, declines,
  * out-of-stock and shipping failures. A failed request (network error, 5xx) is retried by the
  * client up to 3 times, 200 ms apart; every request is bounded by a 5 s timeout.
  */
-export async function runLoad(api: string, options: { rate: number; durationMs: number }): Promise<LoadResult> {
-  const result: LoadResult = { sent: 0, accepted: [], statuses: {}, undeclared5xx: 0 };
+export async function runLoad(
+  api: string,
+  options: { rate: number; durationMs: number; /** Filled as the load runs, so a test can wait on it. */ progress?: LoadResult },
+): Promise<LoadResult> {
+  const result: LoadResult = options.progress ?? emptyLoadResult();
   const weights = MIX.flatMap((m) => Array<OrderKind>(m.weight).fill(m.kind));
   const pending: Promise<void>[] = [];
   const started = Date.now();

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessStack, type ProcessName } from '../support/process-stack.js';
 import { checkInvariants } from './invariants.js';
-import { runLoad, type PlacedOrder } from './load-generator.js';
+import { waitFor } from '../support/wait-for.js';
+import { emptyLoadResult, runLoad, type PlacedOrder } from './load-generator.js';
 import { report } from './scenario-report.js';
 
 let stack: ProcessStack;
@@ -21,8 +22,10 @@ describe('scenario 1: SIGKILL under load', () => {
   it.each<ProcessName>(['order-service', 'inventory-service', 'payment-service', 'shipping-service', 'payment-provider'])(
     'when %s is SIGKILLed under load and restarted, then every invariant holds',
     async (victim) => {
-      const load = runLoad(stack.orderApi, { rate: RATE, durationMs: 6_000 });
-      await new Promise((resolve) => setTimeout(resolve, 1_500)); // the fault lands mid-load, by design
+      const progress = emptyLoadResult();
+      const load = runLoad(stack.orderApi, { rate: RATE, durationMs: 6_000, progress });
+      // The fault lands mid-load: once the system has taken a few orders.
+      await waitFor(async () => progress.accepted.length >= 10, { what: 'load to be under way' });
       await stack.kill(victim, 'SIGKILL');
       await new Promise((resolve) => setTimeout(resolve, 2_000)); // down for two seconds
       await stack.launch(victim);

@@ -8,6 +8,7 @@ import { startPaymentProvider } from '../../services/payment-provider/app.js';
 import { loadPaymentProviderConfig } from '../../services/payment-provider/config.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import type { RunningService } from '../../shared/startup/running-service.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * The mock provider's operational edges, in-process over the real local Postgres: faults that
@@ -223,9 +224,10 @@ describe('mock payment provider: logs', () => {
     const ok = await call('POST', '/payments/create', charge({ source: 'tok_mastercard' }));
     await call('POST', '/payments/create', charge({ source: 'tok_insufficientFunds' }));
     await call('GET', '/payments', undefined, { authorization: `Bearer ${API_KEY}_wrong` });
-    await new Promise((resolve) => setTimeout(resolve, 50)); // 'close' listeners log after the answer
     const requestId = ok.headers.get('request-id');
     expect(requestId).toMatch(/^req_[0-9a-f]{16}$/);
+    // 'close' listeners log after the answer: wait for the three request lines.
+    await waitFor(async () => provider.lines.filter((l) => l.includes('"message":"request"')).length >= 3, { what: 'the request log lines' });
     const line = provider.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.request_id === requestId);
     expect(line).toMatchObject({ message: 'request', method: 'POST', path: '/payments/create', status: 200 });
     const leaks = provider.lines.filter((l) => /tok_[A-Za-z]+|sk_test_operations_key|Bearer /.test(l));

@@ -69,6 +69,18 @@ export async function findOrderLines(client: Queryable, id: string): Promise<Ord
   return rows;
 }
 
+/** The lines of several orders in one query, by order id. */
+export async function findLinesOfOrders(client: Queryable, ids: string[]): Promise<Map<string, OrderLineRow[]>> {
+  const { rows } = await client.query<OrderLineRow & { order_id: string }>(
+    `SELECT order_id, sku, quantity, unit_price::text AS unit_price FROM order_items
+     WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, line_no`,
+    [ids],
+  );
+  const byOrder = new Map<string, OrderLineRow[]>();
+  for (const { order_id, ...line } of rows) byOrder.set(order_id, [...(byOrder.get(order_id) ?? []), line]);
+  return byOrder;
+}
+
 export async function findHistory(client: Queryable, id: string): Promise<HistoryRow[]> {
   const { rows } = await client.query<HistoryRow>(
     `SELECT event_id, event_type, detail, occurred_at, recorded_at FROM order_history

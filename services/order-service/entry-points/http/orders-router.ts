@@ -2,7 +2,7 @@ import express, { type Request } from 'express';
 import { Type } from '@sinclair/typebox';
 import type { Pool } from '../../../../shared/db/pool.js';
 import type { UnitOfWork } from '../../../../shared/db/unit-of-work.js';
-import { findHistory, findOrder, findOrderLines, listOrders } from '../../data-access/order-repository.js';
+import { findHistory, findLinesOfOrders, findOrder, findOrderLines, listOrders } from '../../data-access/order-repository.js';
 import { cancelOrder } from '../../domain/cancel-order.js';
 import { OrderNotFoundError } from '../../domain/order-errors.js';
 import { placeOrder } from '../../domain/place-order.js';
@@ -43,10 +43,11 @@ export function ordersRouter(deps: OrdersRouterDeps): express.Router {
   router.post('/orders', async (req, res) => {
     if (!req.is('application/json')) throw new ProblemError('unsupported_media_type', 'send the order as application/json');
     const body = checkCreate(req.body);
+    const customer = customerOf(req);
     const orderId = await placeOrder(
       deps.unitOfWork,
       {
-        customerId: customerOf(req),
+        customerId: customer,
         items: body.items,
         currency: body.currency,
         paymentSource: body.payment_source,
@@ -55,7 +56,7 @@ export function ordersRouter(deps: OrdersRouterDeps): express.Router {
       deps.sagaTimeoutMs,
     );
     res.locals.orderId = orderId;
-    res.status(202).location(`/orders/${orderId}`).json(await loadView(deps.pool, orderId, customerOf(req)));
+    res.status(202).location(`/orders/${orderId}`).json(await loadView(deps.pool, orderId, customer));
   });
 
   router.get('/orders/:id', async (req, res) => {
@@ -70,8 +71,10 @@ export function ordersRouter(deps: OrdersRouterDeps): express.Router {
     const rows = await listOrders(deps.pool, { customerId: customerOf(req), limit: limit + 1, ...(after ? { after } : {}) });
     const page = rows.slice(0, limit);
     const last = page.at(-1);
+    // One query for every order's lines, not one per order.
+    const lines = await findLinesOfOrders(deps.pool, page.map((order) => order.id));
     res.json({
-      data: await Promise.all(page.map(async (order) => orderView(order, await findOrderLines(deps.pool, order.id), []))),
+      data: page.map((order) => orderView(order, lines.get(order.id) ?? [], [])),
       next_cursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
     });
   });
