@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { DeadLetterArchiver } from '../../shared/dead-letters/dead-letter-archiver.js';
 import { openDeadLetterStore } from '../../shared/dead-letters/open-dead-letter-store.js';
@@ -10,11 +9,13 @@ import { assertReachable } from '../../shared/startup/check-dependencies.js';
 import type { RunningService } from '../../shared/startup/running-service.js';
 import { createServiceConsumer } from '../../shared/startup/start-participant.js';
 import { startServiceRuntime, type ServiceRuntime } from '../../shared/startup/service-runtime.js';
-import type { OrderConfig } from './config.js';
+import { tokenSettings, type OrderConfig } from './config.js';
 import { seedCatalog } from './data-access/catalog-repository.js';
 import { DeadlineSweeper } from './domain/deadline-sweeper.js';
 import { createApp } from './entry-points/http/create-app.js';
 import { deadLettersRouter } from './entry-points/http/dead-letters-router.js';
+import { IdempotencyStore } from './entry-points/http/idempotency.js';
+import { rateLimit } from './entry-points/http/rate-limit.js';
 import { orderHandlers } from './entry-points/messaging/order-handlers.js';
 
 export const SERVICE = 'order-service';
@@ -55,23 +56,33 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
   });
   await archiver.start();
 
+  const redisPrefix = config.NAMESPACE ? `${config.NAMESPACE}:` : '';
   const app = createApp({
     pool: runtime.pool,
     unitOfWork: runtime.unitOfWork,
     sagaTimeoutMs: config.SAGA_TIMEOUT_MS,
     logger,
-    deadLetters: deadLettersRouter({
-      store: deadLetters.store,
-      publisher: runtime.publisher,
-      names: runtime.names,
-      adminToken: config.ADMIN_API_TOKEN || randomBytes(32).toString('hex'),
+    auth: tokenSettings(config),
+    idempotency: new IdempotencyStore({ redis, prefix: redisPrefix, ttlSeconds: config.IDEMPOTENCY_TTL_S, logger }),
+    rateLimit: rateLimit({
+      redis,
+      prefix: redisPrefix,
+      customerPoints: config.RATE_LIMIT_CUSTOMER,
+      anonymousPoints: config.RATE_LIMIT_ANONYMOUS,
+      windowSeconds: config.RATE_LIMIT_WINDOW_S,
+      logger,
     }),
-    readiness: {
-      postgres_and_rabbitmq: () => runtime.isReady(),
-      redis: async () => (await redis.ping()) === 'PONG',
-    },
+    trustProxy: config.TRUSTED_PROXIES.trim() || false,
+    corsOrigins: config.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    deadLetters: deadLettersRouter({ store: deadLetters.store, publisher: runtime.publisher, names: runtime.names }),
+    readiness: { postgres_and_rabbitmq: () => runtime.isReady() },
+    // Without Redis: idempotency falls back to the orders table, rate limits to each instance's memory.
+    degradable: { redis: async () => (await redis.ping()) === 'PONG' },
   });
   const http = await listen(app, config.PORT, config.HOST);
+  http.server.requestTimeout = config.REQUEST_TIMEOUT_MS; // receiving a whole request
+  http.server.headersTimeout = Math.min(10_000, config.REQUEST_TIMEOUT_MS);
   logger.info('service started', { url: http.url });
   return {
     url: http.url,

@@ -1,4 +1,5 @@
 import { HTTPClient } from '../../shared/http/http-client.js';
+import type { EventConsumer } from '../../shared/messaging/event-consumer.js';
 import { createLogger, type Logger } from '../../shared/logging/logger.js';
 import { CircuitBreaker } from '../../shared/resilience/circuit-breaker.js';
 import { startParticipant, type RunningParticipant } from '../../shared/startup/start-participant.js';
@@ -26,11 +27,19 @@ export async function startPaymentService(config: PaymentConfig, options: { logg
     retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 2_000 },
     logger,
   });
+  // While the circuit is open the consumer pauses: charges and refunds wait in the (durable) queue
+  // instead of spending their attempts on calls that would fail fast, so an outage longer than the
+  // retry schedule dead-letters nothing. HALF_OPEN lets one message at a time through (the trial).
+  let consumer: EventConsumer | undefined;
   const breaker = new CircuitBreaker({
     name: 'payment-provider',
     failureThreshold: config.BREAKER_FAILURE_THRESHOLD,
     resetTimeoutMs: config.BREAKER_RESET_TIMEOUT_MS,
-    onStateChange: (state) => logger.warn('payment provider circuit changed state', { state }),
+    onStateChange: (state) => {
+      logger.warn('payment provider circuit changed state', { state });
+      const step = state === 'OPEN' ? consumer?.pause() : consumer?.resume(state === 'HALF_OPEN' ? 1 : undefined);
+      step?.catch((error: unknown) => logger.warn('could not pause or resume the consumer', { error }));
+    },
   });
   const payments = new ProviderPaymentService(client, breaker);
   return startParticipant({
@@ -38,6 +47,10 @@ export async function startPaymentService(config: PaymentConfig, options: { logg
     config,
     logger,
     handlers: ({ unitOfWork }) => paymentHandlers({ unitOfWork, payments, logger }),
+    onConsumer: (started) => {
+      consumer = started;
+      if (breaker.state === 'OPEN') void started.pause().catch(() => undefined);
+    },
     onStop: async () => breaker.shutdown(),
   });
 }

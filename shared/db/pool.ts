@@ -49,6 +49,11 @@ export function createPool(options: PoolOptions): Pool {
 export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // pg-pool listens for errors only on idle clients: a checked-out client whose connection dies
+  // between two queries (a terminated backend, a server restart) emits 'error' with no listener,
+  // which kills the process. Recorded here instead; the next query fails and the client is destroyed.
+  const onError = (error: Error) => (broken = error);
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await work(client);
@@ -62,6 +67,7 @@ export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) 
     }
     throw error;
   } finally {
+    client.removeListener('error', onError);
     client.release(broken);
   }
 }

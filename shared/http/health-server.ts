@@ -10,22 +10,25 @@ export interface HealthServer {
 /** Readiness probes by name; each resolves true when its dependency answers. */
 export type ReadinessChecks = Record<string, () => Promise<boolean>>;
 
-/** `GET /healthz` (the process is alive) and `GET /readyz` (every dependency answers). */
-export function healthRouter(checks: ReadinessChecks): express.Router {
+/**
+ * `GET /healthz` (the process is alive) and `GET /readyz` (every dependency in `checks` answers;
+ * otherwise 503 with Retry-After). `degradable` dependencies are reported too, but one that is down
+ * leaves the service ready: it works on without them, with less (see the service's README section).
+ */
+export function healthRouter(checks: ReadinessChecks, degradable: ReadinessChecks = {}): express.Router {
   const router = express.Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  const run = async (probes: ReadinessChecks) =>
+    Object.fromEntries(await Promise.all(Object.entries(probes).map(async ([name, check]) => [name, await check().catch(() => false)] as const)));
   router.get('/readyz', async (_req, res) => {
-    const results = Object.fromEntries(
-      await Promise.all(
-        Object.entries(checks).map(async ([name, check]) => [name, await check().catch(() => false)] as const),
-      ),
-    );
+    const [results, optional] = await Promise.all([run(checks), run(degradable)]);
     const ready = Object.values(results).every(Boolean);
+    const degraded = !Object.values(optional).every(Boolean);
     res.status(ready ? 200 : 503);
     if (!ready) res.setHeader('Retry-After', '5');
-    res.json({ status: ready ? 'ready' : 'not_ready', checks: results });
+    res.json({ status: ready ? (degraded ? 'degraded' : 'ready') : 'not_ready', checks: { ...results, ...optional } });
   });
   return router;
 }

@@ -13,6 +13,11 @@ describe('redaction', () => {
     expect(text).not.toMatch(/sk_test_abc123|tok_chargeDeclined|guest:guest/);
   });
 
+  it('when a JWT appears without its Bearer prefix, then it is masked', () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjdXNfMSJ9.c2lnbmF0dXJl';
+    expect(redactText(`token was ${jwt}, refused`)).toBe('token was [REDACTED_JWT], refused');
+  });
+
   it('when an error or a cycle is logged, then redaction does not throw', () => {
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;

@@ -4,6 +4,7 @@ const SECRET_KEY = /^(authorization|proxy-authorization|api[_-]?key|x-api-key|pa
 /** Secrets that can hide inside free text (error messages, URLs, bodies). */
 const SECRET_TEXT: ReadonlyArray<[RegExp, string]> = [
   [/Bearer\s+[A-Za-z0-9._~+/=-]+/g, 'Bearer [REDACTED]'],
+  [/\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g, '[REDACTED_JWT]'],
   [/\btok_[A-Za-z0-9_]+/g, 'tok_[REDACTED]'],
   [/\b(sk|pk|rk)_(test|live)_[A-Za-z0-9_]+/g, '$1_$2_[REDACTED]'],
   [/(amqps?|postgres(?:ql)?|redis):\/\/([^:@/\s]+):([^@/\s]+)@/g, '$1://$2:[REDACTED]@'],

@@ -47,6 +47,11 @@ export class EventConsumer {
   private readonly inFlight = new Set<Promise<void>>();
   /** The raw channel of the current connection, captured in setup (re-run on every reconnect). */
   private current: Channel | undefined;
+  private consuming = false;
+  private prefetch = 0;
+  private stopped = false;
+  /** pause()/resume()/stop() run one after another, so a subscription is never made twice. */
+  private transitions: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: EventConsumerOptions) {
     const { names, service, logger } = options;
@@ -70,16 +75,52 @@ export class EventConsumer {
   /** Declares the topology and starts consuming. */
   async start(): Promise<void> {
     await this.channel.waitForConnect();
-    await this.channel.consume(this.options.names.queue(this.options.service), (message) => this.track(message), {
-      prefetch: this.options.prefetch,
+    await this.resume();
+  }
+
+  /**
+   * Stops taking new messages (they wait in the queue, durable, spending none of their attempts);
+   * the ones in hand finish. Used while a dependency is known to be down (an open circuit).
+   */
+  pause(): Promise<void> {
+    return this.transition(async () => {
+      if (!this.consuming) return;
+      this.consuming = false;
+      await this.channel.cancelAll();
+      this.options.logger.warn('consumer paused');
+    });
+  }
+
+  /**
+   * Subscribes again after pause(), taking at most `prefetch` unacked messages at a time (e.g. 1
+   * while a circuit is half-open, so a single trial runs). Re-subscribes when the limit changes.
+   */
+  resume(prefetch: number = this.options.prefetch): Promise<void> {
+    return this.transition(async () => {
+      if (this.stopped || (this.consuming && this.prefetch === prefetch)) return;
+      if (this.consuming) await this.channel.cancelAll();
+      // The wrapper remembers the subscription and makes it again on every reconnect.
+      await this.channel.consume(this.options.names.queue(this.options.service), (message) => this.track(message), { prefetch });
+      this.consuming = true;
+      this.prefetch = prefetch;
     });
   }
 
   /** Stops taking messages, lets the ones in hand finish (and be acked), then closes the channel. */
   async stop(): Promise<void> {
-    await this.channel.cancelAll().catch(() => undefined);
+    await this.transition(async () => {
+      this.stopped = true;
+      this.consuming = false;
+      await this.channel.cancelAll().catch(() => undefined);
+    });
     await Promise.allSettled([...this.inFlight]);
     await this.channel.close().catch(() => undefined);
+  }
+
+  private transition(step: () => Promise<void>): Promise<void> {
+    const next = this.transitions.then(step);
+    this.transitions = next.catch(() => undefined);
+    return next;
   }
 
   private track(message: ConsumeMessage): void {

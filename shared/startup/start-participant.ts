@@ -20,6 +20,8 @@ export interface ParticipantOptions {
   /** Seeds or checks the service's own data once the schema is migrated. */
   prepare?: (runtime: ServiceRuntime) => Promise<void>;
   handlers: (runtime: ServiceRuntime) => HandlerMap;
+  /** Called with the consumer once it consumes, e.g. to pause it while a dependency is down. */
+  onConsumer?: (consumer: EventConsumer) => void;
   /** Closed after the consumer stopped, before the connections close. */
   onStop?: () => Promise<void>;
 }
@@ -57,6 +59,7 @@ export async function startParticipant(options: ParticipantOptions): Promise<Run
   await options.prepare?.(runtime);
   const consumer = createServiceConsumer(runtime, { service, config, logger, handlers: options.handlers(runtime) });
   await consumer.start();
+  options.onConsumer?.(consumer);
   const app = express();
   app.disable('x-powered-by');
   app.use(healthRouter({ postgres_and_rabbitmq: () => runtime.isReady() }));

@@ -4,6 +4,9 @@
  * (order created_at → shipping.scheduled recorded_at, from the order's history) and as a client
  * sees it (POST → first GET showing `completed`, polled every 2 ms).
  */
+import { randomUUID } from 'node:crypto';
+import { authHeader } from '../support/tokens.js';
+
 const api = process.env.ORDER_API_URL ?? 'http://127.0.0.1:3000';
 const count = Number(process.argv[2] ?? 100);
 
@@ -25,16 +28,17 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
+const auth = await authHeader('bench');
 const server: number[] = [];
 const client: number[] = [];
 for (let i = 0; i < count; i += 1) {
   const started = performance.now();
-  const response = await fetch(`${api}/orders`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-customer-id': 'bench' }, body });
+  const response = await fetch(`${api}/orders`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID(), ...auth }, body });
   if (response.status !== 202) throw new Error(`POST /orders answered ${response.status}: ${await response.text()}`);
   const { id } = (await response.json()) as Order;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const order = (await (await fetch(`${api}/orders/${id}`, { headers: { 'x-customer-id': 'bench' } })).json()) as Order;
+    const order = (await (await fetch(`${api}/orders/${id}`, { headers: auth })).json()) as Order;
     if (order.status === 'completed') {
       client.push(performance.now() - started);
       const shipped = order.history.find((h) => h.type === 'shipping.scheduled');

@@ -1,4 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { ADDRESS } from '../support/order-api.js';
+import { authHeader } from '../support/tokens.js';
+
+/** The customer every order of the load is placed for. */
+export const LOAD_CUSTOMER = 'cus_load';
 
 export type OrderKind = 'success' | 'declined' | 'out_of_stock' | 'shipping_failure';
 
@@ -44,10 +49,16 @@ export function emptyLoadResult(): LoadResult {
   return { sent: 0, accepted: [], statuses: {}, undeclared5xx: 0 };
 }
 
+/** Client retries of one order: 8 tries over about 9 s (200 ms doubling, at most 2 s apart). */
+const ATTEMPTS = 8;
+const retryDelayMs = (attempt: number) => Math.min(2_000, 200 * 2 ** (attempt - 1));
+
 /**
  * Open-loop load: `rate` orders a second for `durationMs`, a mix of successes, declines,
- * out-of-stock and shipping failures. A failed request (network error, 5xx) is retried by the
- * client up to 3 times, 200 ms apart; every request is bounded by a 5 s timeout.
+ * out-of-stock and shipping failures. A request that failed or may not have run (network error,
+ * 5xx, 409 while the same key still runs) is retried by the client with the same Idempotency-Key,
+ * the way a careful client would, so that an order taken just before a crash is answered on a
+ * retry instead of being left unknown to its client; every request is bounded by a 5 s timeout.
  */
 export async function runLoad(
   api: string,
@@ -69,12 +80,14 @@ export async function runLoad(
 
 async function placeWithRetries(api: string, kind: OrderKind, result: LoadResult): Promise<void> {
   const { body, sku, quantity } = bodyFor(kind);
-  for (let attempt = 1; attempt <= 3; attempt += 1) {
-    result.sent += 1;
+  // One key per order, the same on every retry of it.
+  const idempotencyKey = randomUUID();
+  result.sent += 1;
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt += 1) {
     try {
       const response = await fetch(`${api}/orders`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-customer-id': 'cus_load' },
+        headers: { 'content-type': 'application/json', ...(await authHeader(LOAD_CUSTOMER)), 'idempotency-key': idempotencyKey },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(5_000),
       });
@@ -85,10 +98,10 @@ async function placeWithRetries(api: string, kind: OrderKind, result: LoadResult
         return;
       }
       await response.body?.cancel();
-      if (response.status < 500) return;
+      if (response.status < 500 && response.status !== 409) return;
     } catch {
       result.statuses.network = (result.statuses.network ?? 0) + 1;
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt)));
   }
 }

@@ -1,58 +1,80 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALL_PROCESSES, ProcessStack } from '../support/process-stack.js';
-import { checkInvariants } from './invariants.js';
-import { runLoad, type PlacedOrder } from './load-generator.js';
-import { report } from './scenario-report.js';
+import { ProcessStack } from '../support/process-stack.js';
+import { waitFor } from '../support/wait-for.js';
+import { FaultRun } from './fault-run.js';
+import { commitThenFail } from './scenarios.js';
+
+const PROVIDER_TIMEOUT_MS = 1_000;
+const PREFETCH = 16;
 
 let stack: ProcessStack;
-const placed: PlacedOrder[] = [];
-const RATE = Number(process.env.FAULT_LOAD_RATE ?? 10);
+let run: FaultRun;
 
 beforeAll(async () => {
-  stack = await ProcessStack.start({ PAYMENT_PROVIDER_TIMEOUT_MS: '1000' });
+  stack = await ProcessStack.start({ PAYMENT_PROVIDER_TIMEOUT_MS: String(PROVIDER_TIMEOUT_MS), AMQP_PREFETCH: String(PREFETCH) });
+  run = new FaultRun(stack);
 });
 
 afterAll(async () => {
   await stack?.stop();
 });
 
-async function setFaults(faults: object): Promise<void> {
-  const response = await fetch(`${stack.providerUrl}/_faults`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${stack.providerApiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify(faults),
-  });
-  expect(response.status).toBe(200);
+/** The payment-service breaker's transitions logged since `from` (an index into its log lines). */
+function breakerStates(from = 0): string[] {
+  return stack
+    .logLines(['payment-service'])
+    .slice(from)
+    .filter((line) => line.includes('circuit changed state'))
+    .map((line) => (JSON.parse(line) as { state: string }).state);
 }
 
 describe('scenario 3: the provider commits, then fails to answer', () => {
-  it.each(['500', 'timeout'])('when every charge and refund is committed and then answered %s, then nothing is charged twice or refunded blindly', async (mode) => {
-    await setFaults({ commit_then_fail: mode, match: 'all' });
-    let result;
-    try {
-      result = await runLoad(stack.orderApi, { rate: RATE, durationMs: 4_000 });
-    } finally {
-      await setFaults({});
-    }
-    placed.push(...result.accepted);
-    const figures = await checkInvariants(stack, { ...result, accepted: [...placed] });
-    report(`commit-then-${mode}`, { ...figures, statuses: result.statuses });
+  it.each(['500', 'timeout'] as const)('when every charge and refund is committed and then answered %s, then nothing is charged twice or refunded blindly', async (mode) => {
+    const figures = await commitThenFail(run, mode);
     expect(figures.violations).toEqual([]);
   });
 });
 
-describe('scenario 12: rolling SIGTERM', () => {
-  it('when every service is stopped gracefully and restarted in turn under load, then no 5xx and every invariant holds', async () => {
-    const load = runLoad(stack.orderApi, { rate: RATE, durationMs: 12_000 });
-    for (const name of ALL_PROCESSES) {
-      await stack.kill(name, 'SIGTERM');
-      await stack.launch(name);
-    }
-    const result = await load;
-    placed.push(...result.accepted);
-    const figures = await checkInvariants(stack, { ...result, accepted: [...placed] });
-    report('rolling-sigterm', { ...figures, statuses: result.statuses });
+describe('scenario 4: the provider fails half its calls, then goes down', () => {
+  const FLAKY_MS = Number(process.env.FAULT_FLAKY_MS ?? 30_000);
+  const DOWN_MS = Number(process.env.FAULT_DOWN_MS ?? 60_000);
+
+  it('when half the calls fail for 30 s and the provider is then down for 60 s, then the breaker opens, orders wait or are cancelled and compensated, and it closes after the heal', async () => {
+    const logFrom = stack.logLines(['payment-service']).length;
+    const figures = await run.scenario('provider-flaky-then-down', { durationMs: FLAKY_MS + DOWN_MS + 5_000, rate: 5 }, async () => {
+      await stack.setProviderFaults({ error_rate: 0.5, match: 'all' });
+      await sleep(FLAKY_MS);
+      await stack.kill('payment-provider', 'SIGKILL');
+      await sleep(DOWN_MS);
+      await stack.launch('payment-provider'); // a restart clears the faults
+    });
+    // Opened while the provider was down, closed again once it was back.
+    const states = breakerStates(logFrom);
+    expect(states).toContain('OPEN');
+    await waitFor(async () => breakerStates(logFrom).at(-1) === 'CLOSED', { timeoutMs: 30_000, what: 'the breaker to close' });
     expect(figures.violations).toEqual([]);
-    expect(result.undeclared5xx).toBe(0);
+  });
+});
+
+describe('scenario 5: the provider answers after 5 s', () => {
+  it('when every charge and refund takes 5 s, then the client timeouts abandon the calls and concurrent calls stay within the prefetch', async () => {
+    const logFrom = stack.logLines(['payment-service']).length;
+    let calls = { in_flight: 0, max_in_flight: 0, abandoned: 0 };
+    const figures = await run.scenario('provider-slow', { durationMs: 15_000, warmup: 1 }, async () => {
+      await stack.providerCalls(true);
+      await stack.setProviderFaults({ latency_ms: 5_000, match: 'all' });
+      await sleep(12_000);
+      await stack.setProviderFaults({});
+      calls = await stack.providerCalls();
+      return { provider_max_in_flight: calls.max_in_flight, provider_calls_abandoned: calls.abandoned };
+    });
+    expect(figures.violations).toEqual([]);
+    // Each call was cut at the client's timeout (the provider saw the connection close) ...
+    expect(calls.abandoned).toBeGreaterThan(0);
+    // ... at most one call per message in hand ...
+    expect(calls.max_in_flight).toBeLessThanOrEqual(PREFETCH);
+    // ... and the timeouts opened the breaker, which paused the calls until the provider was fast again.
+    expect(breakerStates(logFrom)).toContain('OPEN');
   });
 });

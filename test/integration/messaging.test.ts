@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEnvelope } from '../../shared/contracts/envelope.js';
 import { EVENT_VERSION } from '../../shared/contracts/events.js';
 import { ADDRESS, OrderApi, ProviderLedger, orderBody } from '../support/order-api.js';
-import { ADMIN_TOKEN, TestStack } from '../support/test-stack.js';
+import { TestStack } from '../support/test-stack.js';
+import { authHeader } from '../support/tokens.js';
 import { waitFor } from '../support/wait-for.js';
 
 let stack: TestStack;
@@ -157,7 +158,7 @@ async function dlq(...args: string[]): Promise<string> {
 }
 
 async function deadLetters(query = ''): Promise<LetterView[]> {
-  const response = await fetch(`${stack.orderApi}/admin/dead-letters${query}`, { headers: { 'x-admin-token': ADMIN_TOKEN } });
+  const response = await fetch(`${stack.orderApi}/admin/dead-letters${query}`, { headers: await authHeader('admin') });
   expect(response.status).toBe(200);
   return ((await response.json()) as { data: LetterView[] }).data;
 }
@@ -178,14 +179,14 @@ describe('dead-letter tooling', () => {
     });
     expect(await stack.handled('shipping-service', cancel.id)).toBe(false);
 
-    const replay = await fetch(`${stack.orderApi}/admin/dead-letters/${letter!.id}/replay`, { method: 'POST', headers: { 'x-admin-token': ADMIN_TOKEN } });
+    const replay = await fetch(`${stack.orderApi}/admin/dead-letters/${letter!.id}/replay`, { method: 'POST', headers: await authHeader('admin') });
     expect(replay.status).toBe(202);
     expect(await replay.json()).toMatchObject({ replay_count: 1 });
     await waitFor(() => stack.handled('shipping-service', cancel.id), { what: 'the replayed event to be applied' });
     const { rows } = await stack.db.query(`SELECT requested_by FROM ${stack.table('dead-letters', 'dead_letter_replays')} WHERE dead_letter_id = $1`, [letter!.id]);
     expect(rows).toEqual([{ requested_by: 'admin-api' }]);
 
-    const purge = await fetch(`${stack.orderApi}/admin/dead-letters/${letter!.id}`, { method: 'DELETE', headers: { 'x-admin-token': ADMIN_TOKEN } });
+    const purge = await fetch(`${stack.orderApi}/admin/dead-letters/${letter!.id}`, { method: 'DELETE', headers: await authHeader('admin') });
     expect(purge.status).toBe(204);
     expect(await deadLetters('?service=shipping-service')).toEqual([]);
   });
@@ -209,9 +210,12 @@ describe('dead-letter tooling', () => {
     expect(await deadLetters('?reason=handler_rejected')).toEqual([]);
   });
 
-  it('when the operations endpoints are called without the admin token, then 403', async () => {
-    const response = await fetch(`${stack.orderApi}/admin/dead-letters`);
-    expect(response.status).toBe(403);
-    expect(response.headers.get('content-type')).toContain('application/problem+json');
+  it('when the operations endpoints are called without a token, then 401; with a customer token, then 403', async () => {
+    const anonymous = await fetch(`${stack.orderApi}/admin/dead-letters`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('content-type')).toContain('application/problem+json');
+    const customer = await fetch(`${stack.orderApi}/admin/dead-letters`, { headers: await authHeader('cus_nosy') });
+    expect(customer.status).toBe(403);
+    expect(((await customer.json()) as { type: string }).type).toMatch(/forbidden$/);
   });
 });

@@ -6,7 +6,7 @@ import { EVENT_VERSION, type SagaEvent } from '../../shared/contracts/events.js'
 import { migrate, migrationDirs } from '../../shared/db/migrate.js';
 import { createPool, type Pool } from '../../shared/db/pool.js';
 import { UnitOfWork } from '../../shared/db/unit-of-work.js';
-import { PaymentOutcomeUnknownError } from '../../services/payment-service/data-access/payment-provider/payment-errors.js';
+import { InvalidPaymentRequestError, PaymentOutcomeUnknownError } from '../../services/payment-service/data-access/payment-provider/payment-errors.js';
 import type {
   PaymentRequest,
   PaymentResponse,
@@ -62,9 +62,19 @@ class ScriptedProvider implements PaymentService {
     return payment;
   }
 
-  async refundPayment(request: { paymentId: string }, { idempotencyKey }: { idempotencyKey: string }): Promise<RefundResponse> {
+  /** The body each refund key was first sent with: the same key with another body is refused, as the provider does. */
+  readonly refundBodies = new Map<string, string>();
+  /** The next refund is performed, but its answer is lost. */
+  loseNextRefundAnswer = false;
+
+  async refundPayment(request: { paymentId: string; reason?: string }, { idempotencyKey }: { idempotencyKey: string }): Promise<RefundResponse> {
     const payment = [...this.charges.values()].find((p) => p.paymentId === request.paymentId);
     if (!payment) throw new Error('no such payment');
+    const body = JSON.stringify(request);
+    if ((this.refundBodies.get(idempotencyKey) ?? body) !== body) {
+      throw new InvalidPaymentRequestError('This Idempotency-Key was used with another request.', { status: 422 });
+    }
+    this.refundBodies.set(idempotencyKey, body);
     const refund = this.refunds.get(idempotencyKey) ?? {
       refundId: `re_${this.refunds.size + 1}`,
       paymentId: payment.paymentId,
@@ -74,6 +84,10 @@ class ScriptedProvider implements PaymentService {
       createdAt: new Date(),
     };
     this.refunds.set(idempotencyKey, refund);
+    if (this.loseNextRefundAnswer) {
+      this.loseNextRefundAnswer = false;
+      throw new PaymentOutcomeUnknownError('timeout after the provider refunded');
+    }
     return refund;
   }
 
@@ -234,5 +248,20 @@ describe('payment-service handlers on Postgres', () => {
     await Promise.all([refundPayment(deps, orderId, 'shipping_failed', failed), refundPayment(deps, orderId, 'cancelled', cancel)]);
     expect(provider.refunds.size).toBe(1);
     expect(await outbox(orderId)).toEqual(['payment.succeeded', 'payment.refunded']);
+  });
+
+  it('when a refund of unknown outcome is followed by a cancellation with another reason, then the same refund request is sent again and announced once', async () => {
+    const event = reserved();
+    const orderId = event.data.order_id;
+    await chargePayment(deps, event);
+    const failed = newEnvelope('shipping.failed', EVENT_VERSION, { order_id: orderId, reason: 'unserviceable_destination', message: 'x' }, { correlationId: orderId });
+    provider.loseNextRefundAnswer = true;
+    await expect(refundPayment(deps, orderId, 'shipping_failed', failed)).rejects.toThrow(PaymentOutcomeUnknownError);
+    const cancel = newEnvelope('order.cancel_requested', EVENT_VERSION, { order_id: orderId, reason: 'deadline_exceeded' }, { correlationId: orderId });
+    await refundPayment(deps, orderId, 'cancelled', cancel);
+    expect(provider.refunds.size).toBe(1);
+    expect(await row(orderId)).toMatchObject({ status: 'refunded' });
+    const { rows } = await pool.query(`SELECT envelope->'data'->>'reason' AS reason FROM outbox WHERE routing_key = 'payment.refunded' AND envelope->'data'->>'order_id' = $1`, [orderId]);
+    expect(rows).toEqual([{ reason: 'shipping_failed' }]);
   });
 });

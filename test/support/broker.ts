@@ -1,20 +1,58 @@
 import amqplib, { type ConfirmChannel, type ChannelModel, type GetMessage, type Options } from 'amqplib';
 import { topologyNames } from '../../shared/messaging/topology-names.js';
 
-/** A test's own broker connection: publishes raw messages and reads dead-letter queues. */
+interface Connected {
+  connection: ChannelModel;
+  channel: ConfirmChannel;
+}
+
+/**
+ * A test's own broker connection: publishes raw messages and reads queues. Once the broker has
+ * closed it (a restart, every connection closed on purpose, a channel error) the next call opens a
+ * new one.
+ */
 export class TestBroker {
+  private connected: Promise<Connected>;
+  private broken = false;
+  private closing = false;
+
   private constructor(
-    private readonly connection: ChannelModel,
-    private readonly channel: ConfirmChannel,
+    private readonly url: string,
     readonly namespace: string,
-  ) {}
+  ) {
+    this.connected = this.open();
+  }
 
   static async connect(url: string, namespace: string): Promise<TestBroker> {
-    const connection = await amqplib.connect(url, { noDelay: true });
+    const broker = new TestBroker(url, namespace);
+    await broker.connected;
+    return broker;
+  }
+
+  private async open(): Promise<Connected> {
+    const connection = await amqplib.connect(this.url, { noDelay: true });
     connection.on('error', () => undefined);
+    connection.once('close', () => {
+      if (!this.closing) this.broken = true;
+    });
     const channel = await connection.createConfirmChannel();
     channel.on('error', () => undefined);
-    return new TestBroker(connection, channel, namespace);
+    // A channel error (e.g. checking a queue that is not there) closes the channel: start afresh.
+    channel.once('close', () => void connection.close().catch(() => undefined));
+    return { connection, channel };
+  }
+
+  private async channel(): Promise<ConfirmChannel> {
+    if (this.broken) {
+      this.broken = false;
+      this.connected = this.open();
+    }
+    try {
+      return (await this.connected).channel;
+    } catch (error) {
+      this.broken = true; // the broker was down: try again on the next call
+      throw error;
+    }
   }
 
   get names() {
@@ -23,22 +61,24 @@ export class TestBroker {
 
   /** Publishes raw bytes to the saga exchange and waits for the broker's confirm. */
   async publish(routingKey: string, content: Buffer | string | object, properties: Options.Publish = {}): Promise<void> {
-    const body = Buffer.isBuffer(content) ? content : Buffer.from(typeof content === 'string' ? content : JSON.stringify(content));
-    this.channel.publish(this.names.exchange, routingKey, body, { persistent: true, contentType: 'application/json', ...properties });
-    await this.channel.waitForConfirms();
+    const channel = await this.channel();
+    channel.publish(this.names.exchange, routingKey, toBuffer(content), { persistent: true, contentType: 'application/json', ...properties });
+    await channel.waitForConfirms();
   }
 
   /** Puts a message straight into one queue (through the default exchange), confirmed. */
-  async sendToQueue(queue: string, content: object, properties: Options.Publish = {}): Promise<void> {
-    this.channel.sendToQueue(queue, Buffer.from(JSON.stringify(content)), { persistent: true, contentType: 'application/json', ...properties });
-    await this.channel.waitForConfirms();
+  async sendToQueue(queue: string, content: Buffer | string | object, properties: Options.Publish = {}): Promise<void> {
+    const channel = await this.channel();
+    channel.sendToQueue(queue, toBuffer(content), { persistent: true, contentType: 'application/json', ...properties });
+    await channel.waitForConfirms();
   }
 
   /** Takes every message currently in `queue` (acking them). */
   async drain(queue: string): Promise<GetMessage[]> {
+    const channel = await this.channel();
     const messages: GetMessage[] = [];
     for (let i = 0; i < 10_000; i += 1) {
-      const message = await this.channel.get(queue, { noAck: true });
+      const message = await channel.get(queue, { noAck: true });
       if (!message) break;
       messages.push(message);
     }
@@ -46,7 +86,7 @@ export class TestBroker {
   }
 
   async messageCount(queue: string): Promise<number> {
-    return (await this.channel.checkQueue(queue)).messageCount;
+    return (await (await this.channel()).checkQueue(queue)).messageCount;
   }
 
   /** Deletes every queue and exchange of the namespace (services stopped first). */
@@ -57,12 +97,18 @@ export class TestBroker {
       names.deadLetterQueue(service),
       ...Array.from({ length: retryLevels }, (_, i) => names.retryQueue(service, i + 1)),
     ]);
-    for (const queue of queues) await this.channel.deleteQueue(queue);
-    await this.channel.deleteExchange(names.exchange);
-    await this.channel.deleteExchange(names.deadLetterExchange);
+    const channel = await this.channel();
+    for (const queue of queues) await channel.deleteQueue(queue);
+    await channel.deleteExchange(names.exchange);
+    await channel.deleteExchange(names.deadLetterExchange);
   }
 
   async close(): Promise<void> {
-    await this.connection.close().catch(() => undefined);
+    this.closing = true;
+    await (await this.connected.catch(() => undefined))?.connection.close().catch(() => undefined);
   }
+}
+
+function toBuffer(content: Buffer | string | object): Buffer {
+  return Buffer.isBuffer(content) ? content : Buffer.from(typeof content === 'string' ? content : JSON.stringify(content));
 }

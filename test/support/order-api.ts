@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { toMinorUnits } from '../../shared/contracts/money.js';
 import type { TestStack } from './test-stack.js';
+import { authHeader } from './tokens.js';
 import { waitFor } from './wait-for.js';
 
 export interface OrderBody {
@@ -30,17 +32,24 @@ export function orderBody(overrides: Partial<OrderBody> = {}): OrderBody {
   };
 }
 
-/** The REST API as a client sees it. */
+/**
+ * The REST API as a client sees it: a customer's Bearer token (or an operator's, with `'admin'`)
+ * on every request, and a fresh Idempotency-Key on every POST unless the test passes its own
+ * (`'idempotency-key': ''` in `headers` sends none).
+ */
 export class OrderApi {
   constructor(
     private readonly stack: TestStack,
-    private readonly customerId = 'cus_test',
+    private readonly customerId: string | 'admin' = 'cus_test',
   ) {}
 
   async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+    const defaults: Record<string, string> = { 'content-type': 'application/json', ...(await authHeader(this.customerId)) };
+    if (method === 'POST') defaults['idempotency-key'] = randomUUID();
+    const all = Object.fromEntries(Object.entries({ ...defaults, ...headers }).filter(([, value]) => value !== ''));
     return fetch(`${this.stack.orderApi}${path}`, {
       method,
-      headers: { 'content-type': 'application/json', 'x-customer-id': this.customerId, ...headers },
+      headers: all,
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
   }

@@ -18,15 +18,22 @@ const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:
 /** Delay queues to clean up: the most any service declares (payment-service: 10 attempts). */
 const MAX_RETRY_LEVELS = 9;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+/** `count` distinct free loopback ports (all held open together, so none is handed out twice). */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const server = net.createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
 }
 
 /**
@@ -39,7 +46,6 @@ export class ProcessStack {
   private readonly logStreams = new Map<ProcessName, WriteStream>();
   readonly logDir = mkdtempSync(path.join(tmpdir(), 'process-stack-'));
   readonly providerApiKey = 'sk_test_fault_suite_key';
-  readonly adminToken = 'fault-suite-admin';
 
   private constructor(
     readonly namespace: string,
@@ -50,8 +56,8 @@ export class ProcessStack {
   ) {}
 
   static async start(extraEnv: Record<string, string> = {}): Promise<ProcessStack> {
-    const ports = {} as Record<ProcessName, number>;
-    for (const name of ALL_PROCESSES) ports[name] = await freePort();
+    const free = await freePorts(ALL_PROCESSES.length);
+    const ports = Object.fromEntries(ALL_PROCESSES.map((name, i) => [name, free[i]])) as Record<ProcessName, number>;
     const db = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
     db.on('error', () => undefined);
     const namespace = `f${randomBytes(4).toString('hex')}_`;
@@ -90,7 +96,6 @@ export class ProcessStack {
         PAYMENT_PROVIDER_URL: this.providerUrl,
         PAYMENT_PROVIDER_API_KEY: this.providerApiKey,
         FAULT_INJECTION_ENABLED: 'true',
-        ADMIN_API_TOKEN: this.adminToken,
         MESSAGE_RETRY_BASE_MS: '200',
         OUTBOX_SWEEP_MS: '500',
         DEADLINE_SWEEP_MS: '1000',
@@ -127,9 +132,33 @@ export class ProcessStack {
     clearTimeout(timer);
   }
 
-  /** Every log line written so far by every process. */
-  logLines(): string[] {
-    return ALL_PROCESSES.flatMap((name) => {
+  /** The OS process id of a running service (undefined when it is not running). */
+  pid(name: ProcessName): number | undefined {
+    return this.children.get(name)?.pid;
+  }
+
+  /** Replaces the provider's fault settings (`{}` clears them). */
+  async setProviderFaults(faults: object): Promise<void> {
+    const response = await fetch(`${this.providerUrl}/_faults`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${this.providerApiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(faults),
+    });
+    if (response.status !== 200) throw new Error(`PUT /_faults answered ${response.status}: ${await response.text()}`);
+  }
+
+  /** The provider's call gauge (open requests, their peak, requests the client abandoned); `reset` starts anew. */
+  async providerCalls(reset = false): Promise<{ in_flight: number; max_in_flight: number; abandoned: number }> {
+    const response = await fetch(`${this.providerUrl}/_faults/calls`, {
+      method: reset ? 'DELETE' : 'GET',
+      headers: { authorization: `Bearer ${this.providerApiKey}` },
+    });
+    return (await response.json()) as { in_flight: number; max_in_flight: number; abandoned: number };
+  }
+
+  /** Every log line written so far by every process (or by the named ones). */
+  logLines(names: ProcessName[] = ALL_PROCESSES): string[] {
+    return names.flatMap((name) => {
       try {
         return readFileSync(path.join(this.logDir, `${name}.log`), 'utf8').split('\n').filter(Boolean);
       } catch {

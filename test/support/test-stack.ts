@@ -24,7 +24,6 @@ const AMQP_URL = env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MAX_ATTEMPTS = 4;
-export const ADMIN_TOKEN = env.ADMIN_API_TOKEN ?? 'test-admin-token';
 
 /**
  * True when the suite targets a stack someone else started (docker compose): ORDER_API_URL,
@@ -81,7 +80,6 @@ export class TestStack {
       PAYMENT_PROVIDER_API_KEY: this.providerApiKey,
       FAULT_INJECTION_ENABLED: 'true',
       DEADLINE_SWEEP_MS: '500',
-      ADMIN_API_TOKEN: ADMIN_TOKEN,
       ...this.overrides,
     };
   }

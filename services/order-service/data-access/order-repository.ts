@@ -33,23 +33,46 @@ type Queryable = Pick<PoolClient, 'query'>;
 const ORDER_COLUMNS = `id, customer_id, status, cancellation_reason, currency, total::text AS total,
   shipping_address, created_at, updated_at`;
 
+/**
+ * Inserts the order and its lines. With an idempotency key, an order this customer already placed
+ * under the same key wins: nothing is inserted and that order's id and request hash are returned.
+ */
 export async function insertOrder(
   client: Queryable,
   order: Omit<OrderRow, 'created_at' | 'updated_at' | 'cancellation_reason' | 'status'> & {
     lines: OrderLineRow[];
     deadline_ms: number;
+    idempotency?: { keyHash: string; requestHash: string };
   },
-): Promise<void> {
-  await client.query(
-    `INSERT INTO orders (id, customer_id, status, currency, total, shipping_address, deadline_at)
-     VALUES ($1, $2, 'pending', $3, $4, $5, clock_timestamp() + make_interval(secs => $6))`,
-    [order.id, order.customer_id, order.currency, order.total, JSON.stringify(order.shipping_address), order.deadline_ms / 1000],
+): Promise<{ inserted: true } | { inserted: false; existingId: string; requestHash: string | null }> {
+  const { rowCount } = await client.query(
+    `INSERT INTO orders (id, customer_id, status, currency, total, shipping_address, deadline_at, idempotency_key_hash, request_hash)
+     VALUES ($1, $2, 'pending', $3, $4, $5, clock_timestamp() + make_interval(secs => $6), $7, $8)
+     ON CONFLICT (customer_id, idempotency_key_hash) WHERE idempotency_key_hash IS NOT NULL DO NOTHING`,
+    [
+      order.id,
+      order.customer_id,
+      order.currency,
+      order.total,
+      JSON.stringify(order.shipping_address),
+      order.deadline_ms / 1000,
+      order.idempotency?.keyHash ?? null,
+      order.idempotency?.requestHash ?? null,
+    ],
   );
+  if (rowCount === 0) {
+    const { rows } = await client.query<{ id: string; request_hash: string | null }>(
+      'SELECT id, request_hash FROM orders WHERE customer_id = $1 AND idempotency_key_hash = $2',
+      [order.customer_id, order.idempotency?.keyHash],
+    );
+    return { inserted: false, existingId: rows[0]!.id, requestHash: rows[0]!.request_hash };
+  }
   await client.query(
     `INSERT INTO order_items (order_id, line_no, sku, quantity, unit_price)
      SELECT $1, n, sku, quantity, unit_price FROM unnest($2::text[], $3::int[], $4::numeric[]) WITH ORDINALITY AS l(sku, quantity, unit_price, n)`,
     [order.id, order.lines.map((l) => l.sku), order.lines.map((l) => l.quantity), order.lines.map((l) => l.unit_price)],
   );
+  return { inserted: true };
 }
 
 /** The order, locked for update when `forUpdate`; null if unknown. */

@@ -17,16 +17,15 @@ function historyDetail(event: SagaEvent): Record<string, unknown> {
  * state machine. Inventory events also move the stock read model behind GET /products.
  */
 export async function applySagaEvent(tx: Transaction, event: SagaEvent, logger: Logger): Promise<void> {
-  if (event.type === 'inventory.reserved') await moveStock(tx.client, event.data.items, -1);
-  if (event.type === 'inventory.released') await moveStock(tx.client, event.data.items, 1);
-
   const orderId = event.data.order_id;
   const order = await findOrder(tx.client, orderId, true);
   if (!order) {
-    // Not ours (another order-service namespace, or a hand-made event): nothing to record it on.
+    // A hand-made or stray event: nothing to record it on, and no stock of ours moved.
     logger.warn('event for an unknown order ignored', { order_id: orderId });
     return;
   }
+  if (event.type === 'inventory.reserved') await moveStock(tx.client, event.data.items, -1);
+  if (event.type === 'inventory.released') await moveStock(tx.client, event.data.items, 1);
   await appendHistory(tx.client, {
     order_id: orderId,
     event_id: event.id,

@@ -31,3 +31,12 @@ export class OrderNotCancellableError extends AppError {
 export function isOrderNotCancellableError(error: unknown): error is OrderNotCancellableError {
   return error instanceof OrderNotCancellableError;
 }
+
+/** The idempotency key already placed an order, from another request body. */
+export class IdempotencyKeyReusedError extends AppError {
+  readonly code = 'idempotency_key_reused';
+}
+
+export function isIdempotencyKeyReusedError(error: unknown): error is IdempotencyKeyReusedError {
+  return error instanceof IdempotencyKeyReusedError;
+}

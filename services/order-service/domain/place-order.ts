@@ -6,7 +6,7 @@ import { fromMinorUnits, normaliseAmount, toMinorUnits, type Currency } from '..
 import type { UnitOfWork } from '../../../shared/db/unit-of-work.js';
 import { findKnownSkus, findPrices } from '../data-access/catalog-repository.js';
 import { appendHistory, insertOrder, type OrderLineRow } from '../data-access/order-repository.js';
-import { OrderRejectedError } from './order-errors.js';
+import { IdempotencyKeyReusedError, OrderRejectedError } from './order-errors.js';
 
 export interface PlaceOrderCommand {
   customerId: string;
@@ -14,20 +14,27 @@ export interface PlaceOrderCommand {
   currency: Currency;
   paymentSource: string;
   shippingAddress: ShippingAddress;
+  /** SHA-256 hashes of the client's Idempotency-Key and of its request: one order per key. */
+  idempotency?: { keyHash: string; requestHash: string };
 }
+
+export type PlaceOrderResult = { orderId: string; created: true } | { orderId: string; created: false };
 
 /**
  * Accepts an order: prices every line from the catalog (never from the client), then writes the
  * order, its lines, its first history entry and order.created in one transaction (outbox), so an
- * accepted order always starts its saga.
+ * accepted order always starts its saga. An order this customer already placed under the same
+ * idempotency key is returned instead (`created: false`), nothing written; the same key with
+ * another request → IdempotencyKeyReusedError. The key thus travels with the saga as the order
+ * id, from which the provider charge's own idempotency key is derived.
  */
 export async function placeOrder(
   unitOfWork: UnitOfWork,
   command: PlaceOrderCommand,
   sagaTimeoutMs: number,
-): Promise<string> {
+): Promise<PlaceOrderResult> {
   const orderId = randomUUID();
-  await unitOfWork.run(async (tx) => {
+  return unitOfWork.run(async (tx): Promise<PlaceOrderResult> => {
     const skus = [...new Set(command.items.map((item) => item.sku))];
     const prices = await findPrices(tx.client, skus, command.currency);
     const unpriced = skus.filter((sku) => !prices.has(sku));
@@ -43,7 +50,7 @@ export async function placeOrder(
       0n,
     );
     const total = fromMinorUnits(totalMinor, command.currency);
-    await insertOrder(tx.client, {
+    const insert = await insertOrder(tx.client, {
       id: orderId,
       customer_id: command.customerId,
       currency: command.currency,
@@ -51,7 +58,14 @@ export async function placeOrder(
       shipping_address: command.shippingAddress,
       lines,
       deadline_ms: sagaTimeoutMs,
+      ...(command.idempotency ? { idempotency: command.idempotency } : {}),
     });
+    if (!insert.inserted) {
+      if (insert.requestHash !== command.idempotency?.requestHash) {
+        throw new IdempotencyKeyReusedError('this Idempotency-Key already placed an order with another request');
+      }
+      return { orderId: insert.existingId, created: false };
+    }
     const event = newEnvelope(
       'order.created',
       EVENT_VERSION,
@@ -74,8 +88,8 @@ export async function placeOrder(
       detail: { total, currency: command.currency },
     });
     await tx.emit(event);
+    return { orderId, created: true };
   });
-  return orderId;
 }
 
 function unpricedError(skus: string[], currency: string, known: Set<string>): OrderRejectedError {

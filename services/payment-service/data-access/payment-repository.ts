@@ -10,12 +10,14 @@ export interface PaymentRow {
   payment_id: string | null;
   refund_id: string | null;
   cancel_requested: boolean;
+  /** Why the charge is (to be) refunded: fixed by the first compensation that asked. */
+  refund_reason: string | null;
 }
 
 /** The order's payment row (callers hold the order lock); null if none yet. */
 export async function findPayment(client: PoolClient, orderId: string): Promise<PaymentRow | null> {
   const { rows } = await client.query<PaymentRow>(
-    `SELECT order_id, status, amount::text AS amount, currency, payment_id, refund_id, cancel_requested
+    `SELECT order_id, status, amount::text AS amount, currency, payment_id, refund_id, cancel_requested, refund_reason
      FROM payments WHERE order_id = $1`,
     [orderId],
   );

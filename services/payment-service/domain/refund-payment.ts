@@ -38,7 +38,7 @@ export async function refundPayment(
     }
     if (row?.status === 'refunding') return 'refund';
     if (row?.status === 'charging') {
-      await updatePayment(client, orderId, { cancel_requested: true, refund_reason: reason });
+      await updatePayment(client, orderId, { cancel_requested: true, refund_reason: row.refund_reason ?? reason });
       return 'settle_charge';
     }
     if (!row) await insertPayment(client, { order_id: orderId, status: 'cancelled', refund_reason: reason });
@@ -73,15 +73,22 @@ async function settleChargeInDoubt(deps: RefundDeps, orderId: string, cause: { i
   });
 }
 
-/** Steps (2) and (3) of {@link refundPayment}; also used by the charge path after a late cancel. */
+/**
+ * Steps (2) and (3) of {@link refundPayment}; also used by the charge path after a late cancel.
+ * The refund is sent with the reason recorded when the row became `refunding`, not the caller's:
+ * a second compensation (a deadline cancel after a failed shipment's refund of unknown outcome)
+ * must send the very same request under the same key, or the provider refuses it as a reused key.
+ */
 export async function settleRefund(
   deps: RefundDeps,
   orderId: string,
-  reason: RefundReason,
+  fallbackReason: RefundReason,
   cause: { id: string; type: string },
 ): Promise<void> {
-  const paymentId = await deps.unitOfWork.run(async ({ client }) => (await findPayment(client, orderId))?.payment_id);
+  const row = await deps.unitOfWork.run(async ({ client }) => findPayment(client, orderId));
+  const paymentId = row?.payment_id;
   if (!paymentId) throw new Error(`order ${orderId} is refunding without a payment id`);
+  const reason = (row.refund_reason as RefundReason | null) ?? fallbackReason;
   const refund = await deps.payments.refundPayment({ paymentId, reason }, { idempotencyKey: refundKey(orderId) });
   await deps.unitOfWork.run(async (tx) => {
     await lockOrder(tx.client, orderId);

@@ -1,25 +1,82 @@
-import express from 'express';
+import cors from 'cors';
+import express, { type RequestHandler } from 'express';
+import helmet from 'helmet';
 import { healthRouter, type ReadinessChecks } from '../../../../shared/http/health-server.js';
 import type { Logger } from '../../../../shared/logging/logger.js';
+import { identify, requireAdmin, requireAuth, type TokenSettings } from './auth.js';
+import { openApiRouter } from './openapi.js';
 import { ordersRouter, type OrdersRouterDeps } from './orders-router.js';
-import { problemHandler, sendProblem } from './problem.js';
+import { ProblemError, problemHandler, sendProblem } from './problem.js';
 import { productsRouter } from './products-router.js';
 import { requestContext } from './request-context.js';
 
-/** The order API: request context → JSON body (100 kB, objects only) → routes → problem handler. */
-export function createApp(
-  deps: OrdersRouterDeps & { logger: Logger; readiness: ReadinessChecks; deadLetters: express.Router },
-): express.Express {
+export interface AppDeps extends OrdersRouterDeps {
+  logger: Logger;
+  readiness: ReadinessChecks;
+  /** Dependencies the API works on without, with less (reported by /readyz, never failing it). */
+  degradable: ReadinessChecks;
+  deadLetters: express.Router;
+  auth: TokenSettings;
+  rateLimit: RequestHandler;
+  /** express `trust proxy`: which proxies' X-Forwarded-For is believed; false for none. */
+  trustProxy: string | false;
+  /** Origins allowed by CORS; empty: CORS off (no headers). */
+  corsOrigins: string[];
+  requestTimeoutMs: number;
+}
+
+/**
+ * The order API, in this order: security headers → CORS (only when configured) → request context
+ * → timeout → health probes (no token) → token read → rate limit (per customer, else per address)
+ * → OpenAPI and docs (public) → token required → body (JSON only, 100 kB) → routes → problems.
+ */
+export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.set('trust proxy', deps.trustProxy);
+  app.use(helmet());
+  if (deps.corsOrigins.length > 0) {
+    app.use(cors({ origin: deps.corsOrigins, allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'], maxAge: 600 }));
+  }
   app.use(requestContext(deps.logger));
-  app.use(healthRouter(deps.readiness));
+  app.use(requestTimeout(deps.requestTimeoutMs));
+  app.use(healthRouter(deps.readiness, deps.degradable));
+  app.use(identify(deps.auth));
+  app.use(deps.rateLimit);
+  app.use(openApiRouter());
+  app.use(requireAuth);
+  app.use(jsonOnly);
   app.use(express.json({ limit: '100kb', strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(productsRouter(deps.pool));
   app.use(ordersRouter(deps));
-  app.use(deps.deadLetters);
+  app.use('/admin', requireAdmin, deps.deadLetters);
   app.use((req, res) => sendProblem(res, 'not_found', `no route for ${req.method} ${req.path}`));
   app.use(problemHandler(deps.logger));
   return app;
+}
+
+/** A body in anything but JSON → 415, before it is read. */
+const jsonOnly: RequestHandler = (req, _res, next) => {
+  const hasBody = req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0;
+  if (hasBody && !req.is(['application/json', 'application/*+json'])) {
+    return next(new ProblemError('unsupported_media_type', 'send the body as application/json'));
+  }
+  next();
+};
+
+/**
+ * A request still unanswered after `ms` gets 503 request_timeout with Retry-After; its work may
+ * still finish (a POST with an Idempotency-Key is safe to retry). Node's own `requestTimeout`
+ * (set on the server) bounds how long receiving a request may take.
+ */
+function requestTimeout(ms: number): RequestHandler {
+  return (_req, res, next) => {
+    const timer = setTimeout(() => {
+      if (!res.headersSent) sendProblem(res, 'request_timeout', `no answer within ${ms} ms`);
+    }, ms);
+    timer.unref();
+    res.once('close', () => clearTimeout(timer));
+    next();
+  };
 }

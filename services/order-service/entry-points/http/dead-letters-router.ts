@@ -1,21 +1,20 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
 import express from 'express';
 import type { DeadLetter, DeadLetterStore } from '../../../../shared/dead-letters/dead-letter-store.js';
 import { replayDeadLetter } from '../../../../shared/dead-letters/replay-dead-letter.js';
 import type { EventPublisher } from '../../../../shared/messaging/event-publisher.js';
 import type { TopologyNames } from '../../../../shared/messaging/topology-names.js';
 import { ProblemError } from './problem.js';
+import { DeadLettersQuery } from './schemas.js';
+import { validatorFor } from './validate.js';
 
 export interface DeadLettersRouterDeps {
   store: DeadLetterStore;
   publisher: EventPublisher;
   names: TopologyNames;
-  /** Operators send it as `X-Admin-Token`. */
-  adminToken: string;
 }
 
+const checkQuery = validatorFor(DeadLettersQuery, 'query');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /** The JSON view of a dead letter: the body as text when it is text, else base64. */
 export function deadLetterView(letter: DeadLetter) {
@@ -38,25 +37,21 @@ export function deadLetterView(letter: DeadLetter) {
   };
 }
 
-/** Operations endpoints for dead letters: list (filters), show, replay, purge. */
+/**
+ * Operations endpoints for dead letters: list (filters), show, replay, purge. Mounted under
+ * `/admin`, behind the admin role (create-app.ts).
+ */
 export function deadLettersRouter(deps: DeadLettersRouterDeps): express.Router {
   const router = express.Router();
-  const expected = digest(deps.adminToken);
-  router.use('/admin', (req, _res, next) => {
-    const given = req.get('x-admin-token');
-    if (given && timingSafeEqual(digest(given), expected)) return next();
-    next(new ProblemError('forbidden', 'operations endpoints need a valid X-Admin-Token'));
-  });
 
-  router.get('/admin/dead-letters', async (req, res) => {
-    const text = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
-    const olderThan = text('older_than_seconds');
+  router.get('/dead-letters', async (req, res) => {
+    const query = checkQuery(req.query);
     const letters = await deps.store.list({
-      ...(text('service') ? { service: text('service') } : {}),
-      ...(text('event_type') ? { eventType: text('event_type') } : {}),
-      ...(text('reason') ? { reason: text('reason') } : {}),
-      ...(olderThan && /^\d+$/.test(olderThan) ? { olderThanMs: Number(olderThan) * 1000 } : {}),
-      limit: Number(text('limit') ?? 100) || 100,
+      ...(query.service ? { service: query.service } : {}),
+      ...(query.event_type ? { eventType: query.event_type } : {}),
+      ...(query.reason ? { reason: query.reason } : {}),
+      ...(query.older_than_seconds ? { olderThanMs: Number(query.older_than_seconds) * 1000 } : {}),
+      limit: Math.min(Math.max(Number(query.limit ?? 100), 1), 1000),
     });
     res.json({ data: letters.map(deadLetterView) });
   });
@@ -67,17 +62,17 @@ export function deadLettersRouter(deps: DeadLettersRouterDeps): express.Router {
     return letter;
   };
 
-  router.get('/admin/dead-letters/:id', async (req, res) => {
+  router.get('/dead-letters/:id', async (req, res) => {
     res.json(deadLetterView(await load(req.params.id)));
   });
 
-  router.post('/admin/dead-letters/:id/replay', async (req, res) => {
+  router.post('/dead-letters/:id/replay', async (req, res) => {
     const letter = await load(req.params.id);
     await replayDeadLetter(deps, letter, 'admin-api');
     res.status(202).json(deadLetterView((await deps.store.get(letter.id)) ?? letter));
   });
 
-  router.delete('/admin/dead-letters/:id', async (req, res) => {
+  router.delete('/dead-letters/:id', async (req, res) => {
     await deps.store.purge([(await load(req.params.id)).id]);
     res.status(204).end();
   });

@@ -1,4 +1,4 @@
-import express, { type Request } from 'express';
+import express, { type Response } from 'express';
 import { Type } from '@sinclair/typebox';
 import type { Pool } from '../../../../shared/db/pool.js';
 import type { UnitOfWork } from '../../../../shared/db/unit-of-work.js';
@@ -8,13 +8,16 @@ import { OrderNotFoundError } from '../../domain/order-errors.js';
 import { placeOrder } from '../../domain/place-order.js';
 import { orderView } from './order-view.js';
 import { ProblemError } from './problem.js';
-import { CreateOrderRequest, CustomerHeader, ListOrdersQuery } from './schemas.js';
+import { principalOf } from './auth.js';
+import { idempotencyKeyOf, sha256, type IdempotencyStore, type StoredResponse } from './idempotency.js';
+import { CreateOrderRequest, ListOrdersQuery } from './schemas.js';
 import { validatorFor } from './validate.js';
 
 export interface OrdersRouterDeps {
   pool: Pool;
   unitOfWork: UnitOfWork;
   sagaTimeoutMs: number;
+  idempotency: IdempotencyStore;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -23,52 +26,57 @@ const MAX_PAGE = 100;
 
 const checkCreate = validatorFor(CreateOrderRequest, 'order');
 const checkList = validatorFor(ListOrdersQuery, 'query');
-const checkCustomer = validatorFor(CustomerHeader, 'X-Customer-Id header');
 const checkCursor = validatorFor(
   Type.Object({ created_at: Type.String({ format: 'date-time' }), id: Type.String({ format: 'uuid' }) }),
   'cursor',
 );
 
-/**
- * The customer the request acts for. Until authentication exists this is the `X-Customer-Id`
- * header (default `anonymous`); with it, a customer sees only its own orders.
- */
-function customerOf(req: Request): string {
-  return checkCustomer(req.get('x-customer-id') ?? 'anonymous');
-}
+/** The customer the request acts for: the token's subject. */
+const customerOf = (res: Response): string => principalOf(res).subject;
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): StoredResponse => ({
+  status,
+  headers: { 'Content-Type': 'application/json; charset=utf-8', ...headers },
+  body: JSON.stringify(body),
+});
 
 export function ordersRouter(deps: OrdersRouterDeps): express.Router {
   const router = express.Router();
 
   router.post('/orders', async (req, res) => {
-    if (!req.is('application/json')) throw new ProblemError('unsupported_media_type', 'send the order as application/json');
+    const customer = customerOf(res);
+    const key = idempotencyKeyOf(req, true) as string;
     const body = checkCreate(req.body);
-    const customer = customerOf(req);
-    const orderId = await placeOrder(
-      deps.unitOfWork,
-      {
-        customerId: customer,
-        items: body.items,
-        currency: body.currency,
-        paymentSource: body.payment_source,
-        shippingAddress: body.shipping_address,
-      },
-      deps.sagaTimeoutMs,
-    );
-    res.locals.orderId = orderId;
-    res.status(202).location(`/orders/${orderId}`).json(await loadView(deps.pool, orderId, customer));
+    await deps.idempotency.run(req, res, { customer, key }, async (requestHash) => {
+      const placed = await placeOrder(
+        deps.unitOfWork,
+        {
+          customerId: customer,
+          items: body.items,
+          currency: body.currency,
+          paymentSource: body.payment_source,
+          shippingAddress: body.shipping_address,
+          idempotency: { keyHash: sha256(key), requestHash },
+        },
+        deps.sagaTimeoutMs,
+      );
+      res.locals.orderId = placed.orderId;
+      const view = await loadView(deps.pool, placed.orderId, customer);
+      // Not created: the orders table already had this key (Redis had lost its record).
+      return json(202, view, { Location: `/orders/${placed.orderId}`, ...(placed.created ? {} : { 'Idempotent-Replayed': 'true' }) });
+    });
   });
 
   router.get('/orders/:id', async (req, res) => {
     res.locals.orderId = req.params.id;
-    res.json(await loadView(deps.pool, req.params.id, customerOf(req)));
+    res.json(await loadView(deps.pool, req.params.id, customerOf(res)));
   });
 
   router.get('/orders', async (req, res) => {
     const query = checkList(req.query);
     const limit = Math.min(Math.max(Number(query.limit ?? DEFAULT_PAGE), 1), MAX_PAGE);
     const after = query.cursor ? checkCursor(decodeCursor(query.cursor)) : undefined;
-    const rows = await listOrders(deps.pool, { customerId: customerOf(req), limit: limit + 1, ...(after ? { after } : {}) });
+    const rows = await listOrders(deps.pool, { customerId: customerOf(res), limit: limit + 1, ...(after ? { after } : {}) });
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     // One query for every order's lines, not one per order.
@@ -81,10 +89,20 @@ export function ordersRouter(deps: OrdersRouterDeps): express.Router {
 
   router.post('/orders/:id/cancel', async (req, res) => {
     const orderId = req.params.id;
+    const customer = customerOf(res);
     res.locals.orderId = orderId;
     if (!UUID.test(orderId)) throw new OrderNotFoundError(`order ${orderId} not found`);
-    await cancelOrder(deps.unitOfWork, orderId, customerOf(req));
-    res.status(202).json(await loadView(deps.pool, orderId, customerOf(req)));
+    const cancel = async () => {
+      await cancelOrder(deps.unitOfWork, orderId, customer);
+      return json(202, await loadView(deps.pool, orderId, customer));
+    };
+    const key = idempotencyKeyOf(req, false);
+    if (key === undefined) {
+      const response = await cancel();
+      res.status(response.status).set(response.headers).end(response.body);
+      return;
+    }
+    await deps.idempotency.run(req, res, { customer, key }, cancel);
   });
 
   return router;

@@ -6,6 +6,22 @@ import { CurrencyCode, DecimalAmount } from '../../../../shared/contracts/money.
 export const MAX_LINES = 50;
 export const MAX_QUANTITY = 100;
 
+/** Text a person typed: no control characters (Postgres cannot even store NUL in JSON). */
+const text = (maxLength: number, minLength = 1) => Type.String({ minLength, maxLength, pattern: '^[^\\u0000-\\u001F\\u007F]*$' });
+
+/** The event contract's ShippingAddress, stricter at the door: no control characters. */
+export const ShippingAddressInput = Type.Object(
+  {
+    name: text(100),
+    line1: text(200),
+    line2: Type.Optional(text(200, 0)),
+    city: text(100),
+    postal_code: text(20),
+    country: ShippingAddress.properties.country,
+  },
+  { additionalProperties: false },
+);
+
 export const CreateOrderRequest = Type.Object(
   {
     items: Type.Array(
@@ -14,9 +30,9 @@ export const CreateOrderRequest = Type.Object(
     ),
     currency: CurrencyCode,
     payment_source: PaymentSource,
-    shipping_address: ShippingAddress,
+    shipping_address: ShippingAddressInput,
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'CreateOrderRequest' },
 );
 export type CreateOrderRequest = Static<typeof CreateOrderRequest>;
 
@@ -55,4 +71,58 @@ export const ListOrdersQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const CustomerHeader = CustomerId;
+export const OrderList = Type.Object({
+  data: Type.Array(Type.Omit(OrderResponse, ['history'])),
+  next_cursor: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const ProductList = Type.Object({
+  data: Type.Array(
+    Type.Object({
+      sku: Sku,
+      name: Type.String(),
+      prices: Type.Record(Type.String(), DecimalAmount),
+      available: Type.Integer(),
+    }),
+  ),
+});
+
+export const DeadLetterView = Type.Object({
+  id: Uuid,
+  service: Type.String(),
+  queue: Type.String(),
+  routing_key: Type.Union([Type.String(), Type.Null()]),
+  event_type: Type.Union([Type.String(), Type.Null()]),
+  message_id: Type.Union([Type.String(), Type.Null()]),
+  reason: Type.String(),
+  error: Type.Union([Type.String(), Type.Null()]),
+  dead_lettered_at: Type.String({ format: 'date-time' }),
+  replay_count: Type.Integer(),
+  last_replayed_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  body: Type.Union([Type.String(), Type.Null()]),
+  body_base64: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const DeadLetterList = Type.Object({ data: Type.Array(DeadLetterView) });
+
+export const DeadLettersQuery = Type.Object(
+  {
+    service: Type.Optional(Type.String({ maxLength: 100 })),
+    event_type: Type.Optional(Type.String({ maxLength: 100 })),
+    reason: Type.Optional(Type.String({ maxLength: 100 })),
+    older_than_seconds: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$' })),
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
+  },
+  { additionalProperties: false },
+);
+
+/** RFC 9457 problem details, as every error is answered. */
+export const Problem = Type.Object({
+  type: Type.String({ format: 'uri' }),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String(),
+  instance: Type.String(),
+});
+
+export const Health = Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.Boolean())) });

@@ -2,7 +2,7 @@ import express from 'express';
 import type { Pool } from '../../../../shared/db/pool.js';
 import { healthRouter } from '../../../../shared/http/health-server.js';
 import type { Logger } from '../../../../shared/logging/logger.js';
-import type { Faults } from '../../domain/faults.js';
+import { CallGauge, type FaultRoute, type Faults } from '../../domain/faults.js';
 import { apiKeyFingerprint, requireApiKey } from './auth.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { faultsRouter } from './faults-router.js';
@@ -32,12 +32,33 @@ export function createProviderApp(deps: ProviderAppDeps): express.Express {
   app.use(healthRouter({ postgres: async () => (await deps.pool.query('SELECT 1')).rowCount === 1 }));
   app.use(requestLog(deps.logger));
   app.use(requireApiKey(deps.apiKey));
+  const gauge = new CallGauge();
+  if (deps.faults) {
+    const faults = deps.faults;
+    app.use((req, res, next) => {
+      if (req.path.startsWith('/_faults')) return next();
+      gauge.track((listener) => res.once('close', listener), () => res.writableFinished);
+      // A slow provider is slow to read as well as to write: the latency fault delays every request
+      // of the matched routes. A write whose client gave up meanwhile is still performed afterwards,
+      // as a real server would.
+      const route = routeOf(req.path);
+      const latency = route ? faults.for(route).latency_ms : undefined;
+      if (latency) setTimeout(next, latency);
+      else next();
+    });
+  }
   app.use(express.json({ limit: '100kb' }));
   const keyed = { pool: deps.pool, fingerprint: apiKeyFingerprint(deps.apiKey), faults: deps.faults, held: deps.held };
   app.use(paymentsRouter(keyed));
   app.use(refundsRouter(keyed));
-  if (deps.faults) app.use(faultsRouter(deps.faults, deps.logger));
+  if (deps.faults) app.use(faultsRouter(deps.faults, gauge, deps.logger));
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;
+}
+
+function routeOf(path: string): FaultRoute | undefined {
+  if (path.startsWith('/payments')) return 'payments';
+  if (path.startsWith('/refunds')) return 'refunds';
+  return undefined;
 }

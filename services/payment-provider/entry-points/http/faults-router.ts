@@ -1,17 +1,25 @@
 import express from 'express';
 import type { Logger } from '../../../../shared/logging/logger.js';
-import { FaultSettings, type Faults } from '../../domain/faults.js';
+import { FaultSettings, type CallGauge, type Faults } from '../../domain/faults.js';
 import { bodyChecker } from './body-validation.js';
 import { send } from './error-handler.js';
 
 const checkFaults = bodyChecker(FaultSettings);
 
 /**
- * GET /_faults and PUT /_faults (the settings replace the previous ones; `{}` clears them).
+ * GET /_faults and PUT /_faults (the settings replace the previous ones; `{}` clears them);
+ * GET /_faults/calls (the call gauge) and DELETE /_faults/calls (starts a new measurement).
  * Mounted only when FAULT_INJECTION_ENABLED; otherwise the paths are unknown (404).
  */
-export function faultsRouter(faults: Faults, logger: Logger): express.Router {
+export function faultsRouter(faults: Faults, gauge: CallGauge, logger: Logger): express.Router {
   const router = express.Router();
+  router.get('/_faults/calls', (_req, res) => {
+    res.json(gauge.stats);
+  });
+  router.delete('/_faults/calls', (_req, res) => {
+    gauge.reset();
+    res.json(gauge.stats);
+  });
   router.get('/_faults', (_req, res) => {
     res.json(faults.current);
   });

@@ -30,8 +30,6 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Runs a ledger write with Stripe's Idempotency-Key semantics and the configured faults.
  *
@@ -48,7 +46,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * "in progress", and a client never has to retry a 409. The cost: a waiting duplicate holds a
  * pooled connection while it waits, which is fine for duplicates of one short transaction.
  *
- * Faults (test control, see domain/faults.ts): latency first; `hang` never answers; a share of
+ * Faults (test control, see domain/faults.ts; latency is added before, in create-app.ts): `hang` never answers; a share of
  * requests answer 500 before anything is written; `commit_then_fail` commits, then answers 500
  * or nothing at all. A replay is answered normally even under `commit_then_fail`, which is what
  * lets a client recover the committed outcome by retrying with the same key.
@@ -62,7 +60,6 @@ export async function executeKeyed(
 ): Promise<void> {
   const faults = deps.faults?.for(route) ?? {};
   const log = requestLogger(res);
-  if (faults.latency_ms) await sleep(faults.latency_ms);
   if (faults.hang) {
     log.debug('fault injection: holding the request unanswered', { fault: 'hang' });
     return deps.held.hold(res);

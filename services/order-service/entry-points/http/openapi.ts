@@ -1,0 +1,235 @@
+import express from 'express';
+import { Type, type TSchema } from '@sinclair/typebox';
+import { MAX_KEY_LENGTH } from './idempotency.js';
+import { PROBLEM_TYPES, problemTypeUri, type ProblemType } from './problem.js';
+import {
+  CreateOrderRequest,
+  DeadLetterList,
+  DeadLetterView,
+  Health,
+  OrderList,
+  OrderResponse,
+  Problem,
+  ProductList,
+} from './schemas.js';
+
+/**
+ * The order API's OpenAPI 3.1 document, built from the same TypeBox schemas the routes validate
+ * with (TypeBox schemas are JSON Schema 2020-12, which OpenAPI 3.1 uses as is). Served at
+ * `/openapi.json`; `/docs` renders it as one HTML page, on the server, with no script.
+ */
+type Operation = {
+  summary: string;
+  tag: string;
+  auth?: 'customer' | 'admin';
+  params?: Parameter[];
+  body?: TSchema;
+  ok: [status: number, schema: TSchema | null, description: string];
+  problems?: ProblemType[];
+};
+type Parameter = { name: string; in: 'path' | 'query' | 'header'; required: boolean; schema: TSchema; description: string };
+
+const orderId: Parameter = { name: 'id', in: 'path', required: true, schema: Type.String({ format: 'uuid' }), description: 'order id' };
+const letterId: Parameter = { name: 'id', in: 'path', required: true, schema: Type.String({ format: 'uuid' }), description: 'dead letter id' };
+const idempotencyKey = (required: boolean): Parameter => ({
+  name: 'Idempotency-Key',
+  in: 'header',
+  required,
+  schema: Type.String({ minLength: 1, maxLength: MAX_KEY_LENGTH }),
+  description:
+    'Makes the POST safe to retry: the same key and body replay the first response (Idempotent-Replayed: true); another body → 422; while the first runs → 409. Scoped per customer, kept 24 h.',
+});
+const query = (name: string, schema: TSchema, description: string): Parameter => ({ name, in: 'query', required: false, schema, description });
+
+/** Every route of the API; a test checks this list against the routes express really has. */
+export const OPERATIONS: Record<string, Record<string, Operation>> = {
+  '/healthz': { get: { summary: 'The process is alive', tag: 'health', ok: [200, Health, 'alive'] } },
+  '/readyz': {
+    get: { summary: 'RabbitMQ and Postgres answer (Redis down: 200, degraded)', tag: 'health', ok: [200, Health, 'ready'], problems: [] },
+  },
+  '/openapi.json': { get: { summary: 'This document', tag: 'docs', ok: [200, Type.Object({}), 'OpenAPI 3.1'], problems: ['rate_limited'] } },
+  '/docs': { get: { summary: 'This document as an HTML page', tag: 'docs', ok: [200, null, 'HTML'], problems: ['rate_limited'] } },
+  '/products': {
+    get: { summary: 'The catalog: prices per currency and available stock', tag: 'products', auth: 'customer', ok: [200, ProductList, 'the catalog'] },
+  },
+  '/orders': {
+    post: {
+      summary: 'Place an order; its saga runs asynchronously',
+      tag: 'orders',
+      auth: 'customer',
+      params: [idempotencyKey(true)],
+      body: CreateOrderRequest,
+      ok: [202, OrderResponse, 'accepted (status pending); Location names the order'],
+      problems: [
+        'validation_error',
+        'malformed_json',
+        'idempotency_key_missing',
+        'idempotency_key_invalid',
+        'idempotency_key_in_use',
+        'payload_too_large',
+        'unsupported_media_type',
+        'idempotency_key_reused',
+        'unknown_sku',
+        'currency_not_offered',
+      ],
+    },
+    get: {
+      summary: "The customer's orders, newest first, without their history",
+      tag: 'orders',
+      auth: 'customer',
+      params: [
+        query('limit', Type.String({ pattern: '^[0-9]{1,6}$' }), 'page size, clamped to 1..100 (default 20)'),
+        query('cursor', Type.String({ maxLength: 200 }), 'next_cursor of the previous page'),
+      ],
+      ok: [200, OrderList, 'one page'],
+      problems: ['validation_error'],
+    },
+  },
+  '/orders/{id}': {
+    get: {
+      summary: 'One order, with its saga history',
+      tag: 'orders',
+      auth: 'customer',
+      params: [orderId],
+      ok: [200, OrderResponse, 'the order'],
+      problems: ['not_found'],
+    },
+  },
+  '/orders/{id}/cancel': {
+    post: {
+      summary: 'Cancel before shipment; compensations follow',
+      tag: 'orders',
+      auth: 'customer',
+      params: [orderId, idempotencyKey(false)],
+      ok: [202, OrderResponse, 'cancelling (or already cancelled)'],
+      problems: ['not_found', 'order_not_cancellable', 'idempotency_key_invalid', 'idempotency_key_in_use', 'idempotency_key_reused'],
+    },
+  },
+  '/admin/dead-letters': {
+    get: {
+      summary: 'Dead letters of every service, newest first',
+      tag: 'operations',
+      auth: 'admin',
+      params: [
+        query('service', Type.String(), 'e.g. payment-service'),
+        query('event_type', Type.String(), 'e.g. inventory.reserved'),
+        query('reason', Type.String(), 'unparseable, schema_invalid, retries_exhausted, …'),
+        query('older_than_seconds', Type.String({ pattern: '^[0-9]{1,9}$' }), 'dead-lettered at least this long ago'),
+        query('limit', Type.String({ pattern: '^[0-9]{1,6}$' }), 'at most this many (default 100, at most 1000)'),
+      ],
+      ok: [200, DeadLetterList, 'the letters'],
+      problems: ['validation_error'],
+    },
+  },
+  '/admin/dead-letters/{id}': {
+    get: { summary: 'One dead letter', tag: 'operations', auth: 'admin', params: [letterId], ok: [200, DeadLetterView, 'the letter'], problems: ['not_found'] },
+    delete: { summary: 'Purge it (kept for audit)', tag: 'operations', auth: 'admin', params: [letterId], ok: [204, null, 'purged'], problems: ['not_found'] },
+  },
+  '/admin/dead-letters/{id}/replay': {
+    post: {
+      summary: 'Send it back to its queue (recorded)',
+      tag: 'operations',
+      auth: 'admin',
+      params: [letterId],
+      ok: [202, DeadLetterView, 'replayed'],
+      problems: ['not_found'],
+    },
+  },
+};
+
+/** Problems any operation may answer, besides its own. */
+const COMMON_PROBLEMS: ProblemType[] = ['rate_limited', 'service_unavailable', 'request_timeout', 'internal_error'];
+
+function problemResponse(types: ProblemType[]) {
+  return {
+    description: types.map((type) => `\`${type}\``).join(', '),
+    content: {
+      'application/problem+json': {
+        schema: { ...Problem, properties: { ...Problem.properties, type: { type: 'string', enum: types.map(problemTypeUri) } } },
+      },
+    },
+  };
+}
+
+function operationDocument(path: string, method: string, op: Operation) {
+  const problems = [...new Set([...(op.problems ?? []), ...(op.auth ? (['unauthorized'] as const) : []), ...(op.auth === 'admin' ? (['forbidden'] as const) : []), ...(path === '/healthz' || path === '/readyz' ? [] : COMMON_PROBLEMS)])];
+  const byStatus = new Map<number, ProblemType[]>();
+  for (const type of problems) byStatus.set(PROBLEM_TYPES[type].status, [...(byStatus.get(PROBLEM_TYPES[type].status) ?? []), type]);
+  const [status, schema, description] = op.ok;
+  const responses: Record<string, unknown> = {
+    [status]: {
+      description,
+      ...(schema ? { content: { 'application/json': { schema } } } : path === '/docs' ? { content: { 'text/html': { schema: { type: 'string' } } } } : {}),
+    },
+  };
+  for (const [code, types] of [...byStatus].sort(([a], [b]) => a - b)) responses[code] = problemResponse(types);
+  if (path === '/readyz') responses[503] = { description: 'a dependency does not answer (Retry-After)', content: { 'application/json': { schema: Health } } };
+  return {
+    operationId: `${method}${path.replace(/[{}]/g, '').replace(/[/.-]+(\w)/g, (_m, c: string) => c.toUpperCase())}`,
+    summary: op.summary,
+    tags: [op.tag],
+    security: op.auth ? [{ bearer: [] }] : [],
+    ...(op.params ? { parameters: op.params.map(({ schema, ...p }) => ({ ...p, schema })) } : {}),
+    ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: op.body } } } } : {}),
+    responses,
+  };
+}
+
+export function openApiDocument() {
+  const paths = Object.fromEntries(
+    Object.entries(OPERATIONS).map(([path, methods]) => [
+      path,
+      Object.fromEntries(Object.entries(methods).map(([method, op]) => [method, operationDocument(path, method, op)])),
+    ]),
+  );
+  // JSON round trip: drops TypeBox's symbol keys, leaving plain JSON Schema.
+  return JSON.parse(
+    JSON.stringify({
+      openapi: '3.1.0',
+      info: {
+        title: 'Order API',
+        version: '1.0.0',
+        description:
+          'Takes orders and runs each as a saga (stock, payment, shipping) with compensations. Errors are RFC 9457 problem documents. Every answer carries RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset.',
+      },
+      servers: [{ url: '/' }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      paths,
+    }),
+  ) as { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>> };
+}
+
+export function openApiRouter(): express.Router {
+  const document = openApiDocument();
+  const body = JSON.stringify(document);
+  const html = docsPage(document);
+  const router = express.Router();
+  router.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(body);
+  });
+  router.get('/docs', (_req, res) => {
+    res.type('text/html').send(html);
+  });
+  return router;
+}
+
+const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function docsPage(document: ReturnType<typeof openApiDocument>): string {
+  const sections = Object.entries(OPERATIONS).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => {
+      const responses = document.paths[path]![method]!.responses;
+      const params = (op.params ?? []).map((p) => `<li><code>${escape(p.name)}</code> (${p.in}${p.required ? ', required' : ''}): ${escape(p.description)}</li>`).join('');
+      const body = op.body ? `<details><summary>request body</summary><pre>${escape(JSON.stringify(JSON.parse(JSON.stringify(op.body)), null, 2))}</pre></details>` : '';
+      const rows = Object.entries(responses)
+        .map(([status, r]) => `<tr><td>${status}</td><td>${escape((r as { description: string }).description)}</td></tr>`)
+        .join('');
+      return `<section><h2><span class="m">${method.toUpperCase()}</span> <code>${escape(path)}</code></h2><p>${escape(op.summary)}${op.auth ? ` — Bearer token (${op.auth})` : ''}</p>${params ? `<ul>${params}</ul>` : ''}${body}<table><tr><th>status</th><th>answer</th></tr>${rows}</table></section>`;
+    }),
+  );
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Order API</title><style>
+body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}code,pre{font-family:ui-monospace,monospace}
+pre{background:#f5f5f5;padding:.5rem;overflow:auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}
+.m{background:#234;color:#fff;padding:0 .4rem;border-radius:3px;font-size:.8em}section{border-top:1px solid #ddd;margin-top:1.5rem}
+</style></head><body><h1>Order API</h1><p>${escape(String((document as unknown as { info: { description: string } }).info.description))} Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>${sections.join('')}</body></html>`;
+}
