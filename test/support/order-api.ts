@@ -38,15 +38,19 @@ export function orderBody(overrides: Partial<OrderBody> = {}): OrderBody {
  * (`'idempotency-key': ''` in `headers` sends none).
  */
 export class OrderApi {
+  /** Every Idempotency-Key value this client sent, for the log scan (secret-scan.ts). */
+  readonly idempotencyKeys: string[] = [];
+
   constructor(
     private readonly stack: TestStack,
-    private readonly customerId: string | 'admin' = 'cus_test',
+    readonly customerId: string | 'admin' = 'cus_test',
   ) {}
 
   async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
     const defaults: Record<string, string> = { 'content-type': 'application/json', ...(await authHeader(this.customerId)) };
     if (method === 'POST') defaults['idempotency-key'] = randomUUID();
     const all = Object.fromEntries(Object.entries({ ...defaults, ...headers }).filter(([, value]) => value !== ''));
+    if (all['idempotency-key'] !== undefined) this.idempotencyKeys.push(all['idempotency-key']);
     return fetch(`${this.stack.orderApi}${path}`, {
       method,
       headers: all,

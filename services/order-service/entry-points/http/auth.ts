@@ -61,7 +61,8 @@ export async function verifyToken(settings: TokenSettings, key: Uint8Array, toke
   return { subject: payload.sub as string, role };
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
+// The scheme name is case-insensitive (RFC 9110 §11.1).
+const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
 
 /**
  * Reads the Bearer token, if any, without refusing the request yet: a valid one puts its principal

@@ -25,9 +25,21 @@ type Operation = {
   params?: Parameter[];
   body?: TSchema;
   ok: [status: number, schema: TSchema | null, description: string];
+  /** Headers of the success answer, besides the rate-limit ones every limited answer has. */
+  okHeaders?: Record<string, Header>;
   problems?: ProblemType[];
 };
 type Parameter = { name: string; in: 'path' | 'query' | 'header'; required: boolean; schema: TSchema; description: string };
+type Header = { description: string; required: boolean; schema: TSchema };
+
+const seconds = Type.String({ pattern: '^[0-9]+$' });
+const RATE_LIMIT_HEADERS: Record<string, Header> = {
+  'RateLimit-Limit': { description: 'requests allowed per window', required: true, schema: seconds },
+  'RateLimit-Remaining': { description: 'requests left in this window', required: true, schema: seconds },
+  'RateLimit-Reset': { description: 'seconds until the window resets', required: true, schema: seconds },
+};
+const retryAfter = (required: boolean): Header => ({ description: 'seconds to wait before retrying', required, schema: seconds });
+const replayed: Header = { description: 'the first answer to this Idempotency-Key, replayed', required: false, schema: Type.Literal('true') };
 
 const orderId: Parameter = { name: 'id', in: 'path', required: true, schema: Type.String({ format: 'uuid' }), description: 'order id' };
 const letterId: Parameter = { name: 'id', in: 'path', required: true, schema: Type.String({ format: 'uuid' }), description: 'dead letter id' };
@@ -60,6 +72,7 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       params: [idempotencyKey(true)],
       body: CreateOrderRequest,
       ok: [202, OrderResponse, 'accepted (status pending); Location names the order'],
+      okHeaders: { Location: { description: 'the order, /orders/{id}', required: true, schema: Type.String() }, 'Idempotent-Replayed': replayed },
       problems: [
         'validation_error',
         'malformed_json',
@@ -102,6 +115,7 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       auth: 'customer',
       params: [orderId, idempotencyKey(false)],
       ok: [202, OrderResponse, 'cancelling (or already cancelled)'],
+      okHeaders: { 'Idempotent-Replayed': replayed },
       problems: ['not_found', 'order_not_cancellable', 'idempotency_key_invalid', 'idempotency_key_in_use', 'idempotency_key_reused'],
     },
   },
@@ -139,10 +153,27 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
 
 /** Problems any operation may answer, besides its own. */
 const COMMON_PROBLEMS: ProblemType[] = ['rate_limited', 'service_unavailable', 'request_timeout', 'internal_error'];
+/** Every route behind the token reads a body, if one is sent, before its handler runs (create-app.ts). */
+const BODY_PROBLEMS: ProblemType[] = ['malformed_json', 'payload_too_large', 'unsupported_media_type'];
+/** A path parameter that does not percent-decode (`/orders/%ZZ`) is refused before the handler runs (problem.ts). */
+const PATH_PROBLEMS: ProblemType[] = ['validation_error'];
 
-function problemResponse(types: ProblemType[]) {
+/** The health probes answer before the token is read and the rate limit counts (create-app.ts). */
+const isProbe = (path: string) => path === '/healthz' || path === '/readyz';
+
+function problemHeaders(status: number, types: ProblemType[], limited: boolean): Record<string, Header> {
+  return {
+    ...(limited ? RATE_LIMIT_HEADERS : {}),
+    ...(status === 401 ? { 'WWW-Authenticate': { description: 'Bearer realm="order-api"', required: true, schema: Type.String({ pattern: '^Bearer ' }) } } : {}),
+    ...(status === 429 || status === 503 ? { 'Retry-After': retryAfter(true) } : {}),
+    ...(types.includes('idempotency_key_in_use') ? { 'Retry-After': retryAfter(false) } : {}),
+  };
+}
+
+function problemResponse(types: ProblemType[], headers: Record<string, Header>) {
   return {
     description: types.map((type) => `\`${type}\``).join(', '),
+    ...(Object.keys(headers).length > 0 ? { headers } : {}),
     content: {
       'application/problem+json': {
         schema: { ...Problem, properties: { ...Problem.properties, type: { type: 'string', enum: types.map(problemTypeUri) } } },
@@ -152,18 +183,31 @@ function problemResponse(types: ProblemType[]) {
 }
 
 function operationDocument(path: string, method: string, op: Operation) {
-  const problems = [...new Set([...(op.problems ?? []), ...(op.auth ? (['unauthorized'] as const) : []), ...(op.auth === 'admin' ? (['forbidden'] as const) : []), ...(path === '/healthz' || path === '/readyz' ? [] : COMMON_PROBLEMS)])];
+  const limited = !isProbe(path);
+  const problems = [
+    ...new Set([
+      ...(op.problems ?? []),
+      ...(op.auth ? (['unauthorized', ...BODY_PROBLEMS] as const) : []),
+      ...(op.auth === 'admin' ? (['forbidden'] as const) : []),
+      ...(op.params?.some((p) => p.in === 'path') ? PATH_PROBLEMS : []),
+      ...(limited ? COMMON_PROBLEMS : []),
+    ]),
+  ];
   const byStatus = new Map<number, ProblemType[]>();
   for (const type of problems) byStatus.set(PROBLEM_TYPES[type].status, [...(byStatus.get(PROBLEM_TYPES[type].status) ?? []), type]);
   const [status, schema, description] = op.ok;
+  const okHeaders = { ...(limited ? RATE_LIMIT_HEADERS : {}), ...op.okHeaders };
   const responses: Record<string, unknown> = {
     [status]: {
       description,
+      ...(Object.keys(okHeaders).length > 0 ? { headers: okHeaders } : {}),
       ...(schema ? { content: { 'application/json': { schema } } } : path === '/docs' ? { content: { 'text/html': { schema: { type: 'string' } } } } : {}),
     },
   };
-  for (const [code, types] of [...byStatus].sort(([a], [b]) => a - b)) responses[code] = problemResponse(types);
-  if (path === '/readyz') responses[503] = { description: 'a dependency does not answer (Retry-After)', content: { 'application/json': { schema: Health } } };
+  for (const [code, types] of [...byStatus].sort(([a], [b]) => a - b)) responses[code] = problemResponse(types, problemHeaders(code, types, limited));
+  if (path === '/readyz') {
+    responses[503] = { description: 'a dependency does not answer', headers: { 'Retry-After': retryAfter(true) }, content: { 'application/json': { schema: Health } } };
+  }
   return {
     operationId: `${method}${path.replace(/[{}]/g, '').replace(/[/.-]+(\w)/g, (_m, c: string) => c.toUpperCase())}`,
     summary: op.summary,
@@ -190,7 +234,7 @@ export function openApiDocument() {
         title: 'Order API',
         version: '1.0.0',
         description:
-          'Takes orders and runs each as a saga (stock, payment, shipping) with compensations. Errors are RFC 9457 problem documents. Every answer carries RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset.',
+          'Takes orders and runs each as a saga (stock, payment, shipping) with compensations. Errors are RFC 9457 problem documents. Every answer (the health probes aside) carries RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset.',
       },
       servers: [{ url: '/' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },

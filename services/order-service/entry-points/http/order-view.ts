@@ -4,6 +4,20 @@ import type { OrderResponse } from './schemas.js';
 
 /** The API's view of an order (no card token: it never leaves the saga's events). */
 export function orderView(order: OrderRow, lines: OrderLineRow[], history: HistoryRow[]): OrderResponse {
+  return {
+    ...orderSummaryView(order, lines),
+    history: history.map((entry) => ({
+      event_id: entry.event_id,
+      type: entry.event_type,
+      occurred_at: entry.occurred_at.toISOString(),
+      recorded_at: entry.recorded_at.toISOString(),
+      detail: entry.detail,
+    })),
+  };
+}
+
+/** An order as a page of the list shows it: without its history (OrderList). */
+export function orderSummaryView(order: OrderRow, lines: OrderLineRow[]): Omit<OrderResponse, 'history'> {
   const currency = order.currency as Currency;
   const amount = (value: string) => fromMinorUnits(toMinorUnits(value, currency), currency);
   return {
@@ -22,13 +36,6 @@ export function orderView(order: OrderRow, lines: OrderLineRow[], history: Histo
     shipping_address: order.shipping_address,
     created_at: order.created_at.toISOString(),
     updated_at: order.updated_at.toISOString(),
-    history: history.map((entry) => ({
-      event_id: entry.event_id,
-      type: entry.event_type,
-      occurred_at: entry.occurred_at.toISOString(),
-      recorded_at: entry.recorded_at.toISOString(),
-      detail: entry.detail,
-    })),
   };
 }
 

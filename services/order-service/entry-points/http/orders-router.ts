@@ -6,7 +6,7 @@ import { findHistory, findLinesOfOrders, findOrder, findOrderLines, listOrders }
 import { cancelOrder } from '../../domain/cancel-order.js';
 import { OrderNotFoundError } from '../../domain/order-errors.js';
 import { placeOrder } from '../../domain/place-order.js';
-import { orderView } from './order-view.js';
+import { orderSummaryView, orderView } from './order-view.js';
 import { ProblemError } from './problem.js';
 import { principalOf } from './auth.js';
 import { idempotencyKeyOf, sha256, type IdempotencyStore, type StoredResponse } from './idempotency.js';
@@ -26,8 +26,14 @@ const MAX_PAGE = 100;
 
 const checkCreate = validatorFor(CreateOrderRequest, 'order');
 const checkList = validatorFor(ListOrdersQuery, 'query');
+// Exactly what encodeCursor writes (toISOString of a Postgres timestamp, a plain UUID): the looser
+// `date-time` and `uuid` formats also pass year 0000, offsets past year 9999 and `urn:uuid:` ids,
+// which Postgres refuses (a 500 instead of a 400).
 const checkCursor = validatorFor(
-  Type.Object({ created_at: Type.String({ format: 'date-time' }), id: Type.String({ format: 'uuid' }) }),
+  Type.Object({
+    created_at: Type.String({ format: 'date-time', pattern: '^(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$' }),
+    id: Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' }),
+  }),
   'cursor',
 );
 
@@ -82,7 +88,7 @@ export function ordersRouter(deps: OrdersRouterDeps): express.Router {
     // One query for every order's lines, not one per order.
     const lines = await findLinesOfOrders(deps.pool, page.map((order) => order.id));
     res.json({
-      data: page.map((order) => orderView(order, lines.get(order.id) ?? [], [])),
+      data: page.map((order) => orderSummaryView(order, lines.get(order.id) ?? [])),
       next_cursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
     });
   });

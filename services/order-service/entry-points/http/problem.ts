@@ -75,6 +75,8 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     if (isOrderNotCancellableError(error)) return sendProblem(res, 'order_not_cancellable', error.message);
     if (isIdempotencyKeyReusedError(error)) return sendProblem(res, 'idempotency_key_reused', error.message);
     const bodyError = error as { type?: string; status?: number };
+    // The router could not percent-decode a path parameter (e.g. /orders/%ZZ): the client's fault.
+    if (error instanceof URIError && bodyError.status === 400) return sendProblem(res, 'validation_error', 'the path is not validly percent-encoded');
     if (bodyError.type === 'entity.parse.failed') return sendProblem(res, 'malformed_json', 'the body could not be parsed as JSON');
     if (bodyError.type === 'entity.too.large') return sendProblem(res, 'payload_too_large', 'the body exceeds 100 kB');
     if (bodyError.type === 'encoding.unsupported' || bodyError.type === 'charset.unsupported') {
