@@ -1,22 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProcessStack } from '../support/process-stack.js';
+import { describe, expect, it } from 'vitest';
 import { killBroker, startBroker, startBrokerApp, stopBrokerApp, waitForBroker } from '../support/servers.js';
 import { FaultRun } from './fault-run.js';
 import { closeAllConnections } from './scenarios.js';
 
-let stack: ProcessStack;
-let run: FaultRun;
-
-beforeAll(async () => {
-  stack = await ProcessStack.start();
-  run = new FaultRun(stack);
-});
-
-afterAll(async () => {
-  await waitForBroker(); // whatever happened, the broker is left running
-  await stack?.stop();
-});
+const run = FaultRun.forFile({}, { restore: waitForBroker });
 
 describe('scenario 6: the broker stops and comes back', () => {
   it('when the broker application is stopped for 20 s under load, then the API keeps accepting orders and every service resubscribes and finishes them', async () => {

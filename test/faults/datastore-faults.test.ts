@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALL_PROCESSES, ProcessStack } from '../support/process-stack.js';
+import { describe, expect, it } from 'vitest';
+import { ALL_PROCESSES } from '../support/process-stack.js';
 import { ADDRESS } from '../support/order-api.js';
 import { startRedis, stopRedis, terminateBackends } from '../support/servers.js';
 import { authHeader } from '../support/tokens.js';
@@ -9,20 +9,9 @@ import { waitFor } from '../support/wait-for.js';
 import { FaultRun } from './fault-run.js';
 import { LOAD_CUSTOMER, type LoadResult } from './load-generator.js';
 
-let stack: ProcessStack;
-let run: FaultRun;
+const run = FaultRun.forFile({}, { restore: () => startRedis().catch(() => undefined) });
 
-beforeAll(async () => {
-  stack = await ProcessStack.start();
-  run = new FaultRun(stack);
-});
-
-afterAll(async () => {
-  await startRedis().catch(() => undefined); // left running whatever happened (it may be up already)
-  await stack?.stop();
-});
-
-const pids = () => Object.fromEntries(ALL_PROCESSES.map((name) => [name, stack.pid(name)]));
+const pids = () => Object.fromEntries(ALL_PROCESSES.map((name) => [name, run.stack.pid(name)]));
 
 describe('scenario 8: Postgres backends terminated', () => {
   it('when every service backend is terminated again and again under load, then no process dies and the work resumes', async () => {
@@ -30,7 +19,7 @@ describe('scenario 8: Postgres backends terminated', () => {
     const figures = await run.scenario('postgres-terminate-backends', { durationMs: 12_000 }, async () => {
       let terminated = 0;
       for (let round = 0; round < 8; round += 1) {
-        terminated += await terminateBackends(stack.db, stack.namespace);
+        terminated += await terminateBackends(run.stack.db, run.stack.namespace);
         await sleep(1_000);
       }
       return { backends_terminated: terminated };
@@ -43,7 +32,7 @@ describe('scenario 8: Postgres backends terminated', () => {
 
 describe('scenario 9: Redis stopped, then back empty', () => {
   async function readiness(): Promise<{ status: number; body: { status: string; checks: Record<string, boolean> } }> {
-    const response = await fetch(`${stack.orderApi}/readyz`);
+    const response = await fetch(`${run.stack.orderApi}/readyz`);
     return { status: response.status, body: (await response.json()) as { status: string; checks: Record<string, boolean> } };
   }
 
@@ -52,7 +41,7 @@ describe('scenario 9: Redis stopped, then back empty', () => {
     const key = randomUUID();
     const headers = { 'content-type': 'application/json', 'idempotency-key': key, ...(await authHeader(LOAD_CUSTOMER)) };
     const body = { items: [{ sku: 'STICKER-PACK', quantity: 1 }], currency: 'USD', payment_source: 'tok_visa', shipping_address: ADDRESS };
-    const post = (b: object) => fetch(`${stack.orderApi}/orders`, { method: 'POST', headers, body: JSON.stringify(b) });
+    const post = (b: object) => fetch(`${run.stack.orderApi}/orders`, { method: 'POST', headers, body: JSON.stringify(b) });
     const first = await post(body);
     const again = await post(body);
     const other = await post({ ...body, items: [{ sku: 'STICKER-PACK', quantity: 2 }] });

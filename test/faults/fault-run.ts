@@ -1,4 +1,5 @@
-import type { ProcessStack } from '../support/process-stack.js';
+import { afterAll, beforeAll } from 'vitest';
+import { ProcessStack } from '../support/process-stack.js';
 import { waitFor } from '../support/wait-for.js';
 import { checkInvariants, type InvariantReport } from './invariants.js';
 import { emptyLoadResult, runLoad, type LoadResult, type PlacedOrder } from './load-generator.js';
@@ -29,7 +30,31 @@ export class FaultRun {
   /** Poison messages injected so far: the dead letters there must be. */
   poisoned = 0;
 
-  constructor(readonly stack: ProcessStack) {}
+  private started: ProcessStack | undefined;
+
+  private constructor() {}
+
+  /**
+   * The fault run of one test file: its process stack (every service its own OS process, `env`
+   * added to theirs) starts before the file's tests and stops after them, once `restore` has
+   * brought back any server a test may have left stopped.
+   */
+  static forFile(env: Record<string, string> = {}, options: { restore?: () => Promise<unknown> } = {}): FaultRun {
+    const run = new FaultRun();
+    beforeAll(async () => {
+      run.started = await ProcessStack.start(env);
+    });
+    afterAll(async () => {
+      await options.restore?.();
+      await run.started?.stop();
+    });
+    return run;
+  }
+
+  get stack(): ProcessStack {
+    if (!this.started) throw new Error('the process stack has not started (FaultRun.forFile runs it in beforeAll)');
+    return this.started;
+  }
 
   /**
    * Runs one scenario. `fault` is called mid-load and resolves once the fault is healed; what it

@@ -1,31 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newEnvelope } from '../../shared/contracts/envelope.js';
 import { EVENT_VERSION } from '../../shared/contracts/events.js';
 import { SAGA_SERVICES } from '../../shared/messaging/saga-services.js';
 import { ADDRESS } from '../support/order-api.js';
-import { ProcessStack, type ProcessName } from '../support/process-stack.js';
+import type { ProcessName } from '../support/process-stack.js';
 import { waitForQueuesIdle } from '../support/servers.js';
 import { authHeader } from '../support/tokens.js';
 import { FaultRun } from './fault-run.js';
 import { emptyLoadResult, LOAD_CUSTOMER, runLoad } from './load-generator.js';
 
-let stack: ProcessStack;
-let run: FaultRun;
-
-beforeAll(async () => {
-  stack = await ProcessStack.start();
-  run = new FaultRun(stack);
-});
-
-afterAll(async () => {
-  await stack?.stop();
-});
+const run = FaultRun.forFile();
 
 /** Order-to-completed milliseconds of the completed orders among `ids`: p50 and p99. */
 async function sagaLatency(ids: string[]): Promise<{ p50: number; p99: number; n: number }> {
-  const { rows } = await stack.db.query<{ ms: number }>(
-    `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM ${stack.table('order-service', 'orders')}
+  const { rows } = await run.stack.db.query<{ ms: number }>(
+    `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM ${run.stack.table('order-service', 'orders')}
      WHERE id = ANY($1::uuid[]) AND status = 'completed' ORDER BY 1`,
     [ids],
   );
@@ -77,14 +67,14 @@ describe('scenario 10: poison messages', () => {
       const kinds = Object.keys(POISON) as (keyof typeof POISON)[];
       for (let i = 0; i < 300; i += 1) {
         const { queue, body } = POISON[kinds[i % 3] as keyof typeof POISON](Math.floor(i / 3));
-        await stack.broker.sendToQueue(stack.broker.names.queue(queue as string), Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body)));
+        await run.stack.broker.sendToQueue(run.stack.broker.names.queue(queue as string), Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body)));
         run.poisoned += 1;
         if (i % 4 === 3) await sleep(100);
       }
     });
     const after = await sagaLatency(run.placed.slice(poisonedFrom).map((o) => o.id));
-    const { rows: reasons } = await stack.db.query<{ reason: string; n: number }>(
-      `SELECT reason, count(*)::int AS n FROM ${stack.table('dead-letters', 'dead_letters')} GROUP BY 1 ORDER BY 1`,
+    const { rows: reasons } = await run.stack.db.query<{ reason: string; n: number }>(
+      `SELECT reason, count(*)::int AS n FROM ${run.stack.table('dead-letters', 'dead_letters')} GROUP BY 1 ORDER BY 1`,
     );
     const ratio = after.p50 / before.p50;
     console.log(`[poison-messages] saga latency without poison p50 ${before.p50} ms p99 ${before.p99} ms; with: p50 ${after.p50} ms p99 ${after.p99} ms; p50 ratio ${ratio.toFixed(2)}`);
@@ -100,26 +90,26 @@ describe('scenario 11: duplicated and reordered events', () => {
   it('when compensations arrive before the steps they undo and every event arrives ten times, then each order ends right, once', async () => {
     // Orders placed, and half of them cancelled, while the participants are down: each queue holds
     // an order's step and then its compensation.
-    for (const name of PARTICIPANTS) await stack.kill(name, 'SIGTERM');
-    const load = await runLoad(stack.orderApi, { rate: 10, durationMs: 2_000, progress: emptyLoadResult() });
+    for (const name of PARTICIPANTS) await run.stack.kill(name, 'SIGTERM');
+    const load = await runLoad(run.stack.orderApi, { rate: 10, durationMs: 2_000, progress: emptyLoadResult() });
     const cancelled = load.accepted.filter((_, i) => i % 2 === 0);
     for (const order of cancelled) {
-      const response = await fetch(`${stack.orderApi}/orders/${order.id}/cancel`, { method: 'POST', headers: await authHeader(LOAD_CUSTOMER) });
+      const response = await fetch(`${run.stack.orderApi}/orders/${order.id}/cancel`, { method: 'POST', headers: await authHeader(LOAD_CUSTOMER) });
       expect(response.status).toBeLessThan(300);
     }
     // Every queue replayed backwards (compensation first), each message ten times.
     let copies = 0;
     for (const service of PARTICIPANTS) {
-      const queue = stack.broker.names.queue(service);
-      const messages = await stack.broker.drain(queue);
+      const queue = run.stack.broker.names.queue(service);
+      const messages = await run.stack.broker.drain(queue);
       for (const message of messages.reverse()) {
         for (let copy = 0; copy < 10; copy += 1) {
-          await stack.broker.sendToQueue(queue, message.content, { ...message.properties, headers: {} });
+          await run.stack.broker.sendToQueue(queue, message.content, { ...message.properties, headers: {} });
           copies += 1;
         }
       }
     }
-    for (const name of PARTICIPANTS) await stack.launch(name);
+    for (const name of PARTICIPANTS) await run.stack.launch(name);
     run.placed.push(...load.accepted);
     const reordered = await run.check('reordered-and-duplicated', load, { extra: { cancelled_by_customer: cancelled.length, copies_delivered: copies } });
     expect(reordered.violations).toEqual([]);
@@ -130,18 +120,18 @@ describe('scenario 11: duplicated and reordered events', () => {
     const ids = load.accepted.map((o) => o.id);
     let republished = 0;
     for (const service of SAGA_SERVICES) {
-      const { rows } = await stack.db.query<{ routing_key: string; envelope: object }>(
-        `SELECT routing_key, envelope FROM ${stack.table(service, 'outbox')} WHERE envelope->'data'->>'order_id' = ANY($1)`,
+      const { rows } = await run.stack.db.query<{ routing_key: string; envelope: object }>(
+        `SELECT routing_key, envelope FROM ${run.stack.table(service, 'outbox')} WHERE envelope->'data'->>'order_id' = ANY($1)`,
         [ids],
       );
       for (let copy = 0; copy < 10; copy += 1) {
         for (const row of rows) {
-          await stack.broker.publish(row.routing_key, row.envelope);
+          await run.stack.broker.publish(row.routing_key, row.envelope);
           republished += 1;
         }
       }
     }
-    await waitForQueuesIdle(stack.namespace);
+    await waitForQueuesIdle(run.stack.namespace);
     const duplicated = await run.check('duplicated-ten-times', { ...emptyLoadResult(), accepted: load.accepted }, { extra: { events_republished: republished } });
     expect(duplicated.violations).toEqual([]);
     expect(republished).toBeGreaterThan(0);

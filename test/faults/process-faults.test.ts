@@ -1,20 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALL_PROCESSES, ProcessStack, type ProcessName } from '../support/process-stack.js';
+import { describe, expect, it } from 'vitest';
+import { ALL_PROCESSES, type ProcessName } from '../support/process-stack.js';
 import { waitFor } from '../support/wait-for.js';
 import { FaultRun } from './fault-run.js';
 import { sigkill } from './scenarios.js';
 
-let stack: ProcessStack;
-let run: FaultRun;
-
-beforeAll(async () => {
-  stack = await ProcessStack.start();
-  run = new FaultRun(stack);
-});
-
-afterAll(async () => {
-  await stack?.stop();
-});
+const run = FaultRun.forFile();
 
 describe('scenario 1: SIGKILL under load', () => {
   it.each<ProcessName>(['order-service', 'inventory-service', 'payment-service', 'shipping-service', 'payment-provider'])(
@@ -30,9 +20,9 @@ describe('scenario 1: SIGKILL under load', () => {
 describe('scenario 2: payment-service dies between the provider charge and its own commit', () => {
   /** Charges the provider has committed while payment-service still has the order as 'charging'. */
   async function chargedButNotRecorded(): Promise<number> {
-    const { rows } = await stack.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM ${stack.table('payment-provider', 'payments')} p
-       JOIN ${stack.table('payment-service', 'payments')} s ON s.order_id::text = p.order_id
+    const { rows } = await run.stack.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${run.stack.table('payment-provider', 'payments')} p
+       JOIN ${run.stack.table('payment-service', 'payments')} s ON s.order_id::text = p.order_id
        WHERE p.status = 'succeeded' AND s.status = 'charging'`,
     );
     return rows[0]?.n ?? 0;
@@ -42,7 +32,7 @@ describe('scenario 2: payment-service dies between the provider charge and its o
     const figures = await run.scenario('sigkill-payment-after-charge', { durationMs: 6_000 }, async () => {
       // The provider commits each charge and holds the answer: payment-service waits on it, its row
       // still 'charging', its message unacked.
-      await stack.setProviderFaults({ commit_then_fail: 'timeout', match: 'payments' });
+      await run.stack.setProviderFaults({ commit_then_fail: 'timeout', match: 'payments' });
       let inDoubt = 0;
       try {
         inDoubt = await waitFor(async () => ((await chargedButNotRecorded()) >= 3 ? chargedButNotRecorded() : undefined), {
@@ -50,11 +40,11 @@ describe('scenario 2: payment-service dies between the provider charge and its o
           intervalMs: 50,
           what: 'charges committed at the provider only',
         });
-        await stack.kill('payment-service', 'SIGKILL');
+        await run.stack.kill('payment-service', 'SIGKILL');
       } finally {
-        await stack.setProviderFaults({});
+        await run.stack.setProviderFaults({});
       }
-      await stack.launch('payment-service');
+      await run.stack.launch('payment-service');
       return { charged_but_unrecorded_at_kill: inDoubt };
     });
     expect(figures.violations).toEqual([]);
@@ -66,8 +56,8 @@ describe('scenario 12: rolling SIGTERM', () => {
   it('when every service is stopped gracefully and restarted in turn under load, then no 5xx and every invariant holds', async () => {
     const figures = await run.scenario('rolling-sigterm', { durationMs: 12_000, warmup: 1 }, async () => {
       for (const name of ALL_PROCESSES) {
-        await stack.kill(name, 'SIGTERM');
-        await stack.launch(name);
+        await run.stack.kill(name, 'SIGTERM');
+        await run.stack.launch(name);
       }
     });
     expect(figures.violations).toEqual([]);

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProcessStack } from '../support/process-stack.js';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../support/wait-for.js';
 import { FaultRun } from './fault-run.js';
 import { commitThenFail } from './scenarios.js';
@@ -8,21 +7,11 @@ import { commitThenFail } from './scenarios.js';
 const PROVIDER_TIMEOUT_MS = 1_000;
 const PREFETCH = 16;
 
-let stack: ProcessStack;
-let run: FaultRun;
-
-beforeAll(async () => {
-  stack = await ProcessStack.start({ PAYMENT_PROVIDER_TIMEOUT_MS: String(PROVIDER_TIMEOUT_MS), AMQP_PREFETCH: String(PREFETCH) });
-  run = new FaultRun(stack);
-});
-
-afterAll(async () => {
-  await stack?.stop();
-});
+const run = FaultRun.forFile({ PAYMENT_PROVIDER_TIMEOUT_MS: String(PROVIDER_TIMEOUT_MS), AMQP_PREFETCH: String(PREFETCH) });
 
 /** The payment-service breaker's transitions logged since `from` (an index into its log lines). */
 function breakerStates(from = 0): string[] {
-  return stack
+  return run.stack
     .logLines(['payment-service'])
     .slice(from)
     .filter((line) => line.includes('circuit changed state'))
@@ -41,13 +30,13 @@ describe('scenario 4: the provider fails half its calls, then goes down', () => 
   const DOWN_MS = Number(process.env.FAULT_DOWN_MS ?? 60_000);
 
   it('when half the calls fail for 30 s and the provider is then down for 60 s, then the breaker opens, orders wait or are cancelled and compensated, and it closes after the heal', async () => {
-    const logFrom = stack.logLines(['payment-service']).length;
+    const logFrom = run.stack.logLines(['payment-service']).length;
     const figures = await run.scenario('provider-flaky-then-down', { durationMs: FLAKY_MS + DOWN_MS + 5_000, rate: 5 }, async () => {
-      await stack.setProviderFaults({ error_rate: 0.5, match: 'all' });
+      await run.stack.setProviderFaults({ error_rate: 0.5, match: 'all' });
       await sleep(FLAKY_MS);
-      await stack.kill('payment-provider', 'SIGKILL');
+      await run.stack.kill('payment-provider', 'SIGKILL');
       await sleep(DOWN_MS);
-      await stack.launch('payment-provider'); // a restart clears the faults
+      await run.stack.launch('payment-provider'); // a restart clears the faults
     });
     // Opened while the provider was down, closed again once it was back.
     const states = breakerStates(logFrom);
@@ -59,14 +48,14 @@ describe('scenario 4: the provider fails half its calls, then goes down', () => 
 
 describe('scenario 5: the provider answers after 5 s', () => {
   it('when every charge and refund takes 5 s, then the client timeouts abandon the calls and concurrent calls stay within the prefetch', async () => {
-    const logFrom = stack.logLines(['payment-service']).length;
+    const logFrom = run.stack.logLines(['payment-service']).length;
     let calls = { in_flight: 0, max_in_flight: 0, abandoned: 0 };
     const figures = await run.scenario('provider-slow', { durationMs: 15_000, warmup: 1 }, async () => {
-      await stack.providerCalls(true);
-      await stack.setProviderFaults({ latency_ms: 5_000, match: 'all' });
+      await run.stack.providerCalls(true);
+      await run.stack.setProviderFaults({ latency_ms: 5_000, match: 'all' });
       await sleep(12_000);
-      await stack.setProviderFaults({});
-      calls = await stack.providerCalls();
+      await run.stack.setProviderFaults({});
+      calls = await run.stack.providerCalls();
       return { provider_max_in_flight: calls.max_in_flight, provider_calls_abandoned: calls.abandoned };
     });
     expect(figures.violations).toEqual([]);

@@ -1,21 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FaultRun } from '../faults/fault-run.js';
 import { closeAllConnections, commitThenFail, sigkill } from '../faults/scenarios.js';
-import { ProcessStack } from '../support/process-stack.js';
 
 /**
  * A short version of the fault suite (`npm run test:faults`): three of its scenarios, shorter,
  * against every service as its own process, each checked against all the invariants.
  */
-let run: FaultRun;
-
-beforeAll(async () => {
-  run = new FaultRun(await ProcessStack.start({ PAYMENT_PROVIDER_TIMEOUT_MS: '1000' }));
-});
-
-afterAll(async () => {
-  await run?.stack.stop();
-});
+const run = FaultRun.forFile({ PAYMENT_PROVIDER_TIMEOUT_MS: '1000' });
 
 describe('fault smoke', () => {
   it('when payment-service is SIGKILLed under load and restarted, then every invariant holds', async () => {

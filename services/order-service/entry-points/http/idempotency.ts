@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../../../shared/logging/logger.js';
 import { isDependencyUnavailable } from './dependency-unavailable.js';
 import { ProblemError } from './problem.js';
+import { canonicalJson } from '../../../../shared/idempotency/canonical-json.js';
 
 /**
  * Idempotency-Key for POST requests, with the semantics Stripe and the IETF draft
@@ -59,18 +60,6 @@ end
 return 0`;
 
 export const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
-
-/** Canonical JSON (sorted keys): two bodies that differ only in key order are the same request. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
 
 /** The Idempotency-Key header, checked: undefined when absent and not `required`. */
 export function idempotencyKeyOf(req: Request, required: boolean): string | undefined {

@@ -7,6 +7,7 @@ import { providerError, type ProviderResponse } from '../../domain/provider-resp
 import { send } from './error-handler.js';
 import type { HeldResponses } from './held-responses.js';
 import { requestLogger } from './request-log.js';
+import { canonicalJson } from '../../../../shared/idempotency/canonical-json.js';
 
 export interface KeyedExecutionDeps {
   pool: Pool;
@@ -17,18 +18,6 @@ export interface KeyedExecutionDeps {
 }
 
 const MAX_KEY_LENGTH = 255;
-
-/** Canonical JSON (sorted keys), so that key order does not make two equal bodies differ. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
 
 /**
  * Runs a ledger write with Stripe's Idempotency-Key semantics and the configured faults.
@@ -71,7 +60,7 @@ export async function executeKeyed(
   if (key !== undefined && (key.length === 0 || key.length > MAX_KEY_LENGTH)) {
     return send(res, providerError(400, 'invalid_request_error', 'idempotency_key_invalid', 'Idempotency-Key must be 1 to 255 characters.'));
   }
-  const requestHash = createHash('sha256').update(`${req.method} ${req.path} ${canonical(req.body)}`).digest('hex');
+  const requestHash = createHash('sha256').update(`${req.method} ${req.path} ${canonicalJson(req.body)}`).digest('hex');
   const outcome = await withTransaction(deps.pool, async (client) => {
     if (key !== undefined) {
       const earlier = await claimKey(client, deps.fingerprint, key, requestHash);
