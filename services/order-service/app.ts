@@ -57,13 +57,14 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
   await archiver.start();
 
   const redisPrefix = config.NAMESPACE ? `${config.NAMESPACE}:` : '';
+  const idempotency = new IdempotencyStore({ redis, prefix: redisPrefix, ttlSeconds: config.IDEMPOTENCY_TTL_S, logger });
   const app = createApp({
     pool: runtime.pool,
     unitOfWork: runtime.unitOfWork,
     sagaTimeoutMs: config.SAGA_TIMEOUT_MS,
     logger,
     auth: tokenSettings(config),
-    idempotency: new IdempotencyStore({ redis, prefix: redisPrefix, ttlSeconds: config.IDEMPOTENCY_TTL_S, logger }),
+    idempotency,
     rateLimit: rateLimit({
       redis,
       prefix: redisPrefix,
@@ -75,7 +76,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
     trustProxy: config.TRUSTED_PROXIES.trim() || false,
     corsOrigins: config.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
-    deadLetters: deadLettersRouter({ store: deadLetters.store, publisher: runtime.publisher, names: runtime.names }),
+    deadLetters: deadLettersRouter({ store: deadLetters.store, publisher: runtime.publisher, names: runtime.names, idempotency }),
     readiness: { postgres_and_rabbitmq: () => runtime.isReady() },
     // Without Redis: idempotency falls back to the orders table, rate limits to each instance's memory.
     degradable: { redis: async () => (await redis.ping()) === 'PONG' },

@@ -179,9 +179,19 @@ describe('dead-letter tooling', () => {
     });
     expect(await stack.handled('shipping-service', cancel.id)).toBe(false);
 
-    const replay = await fetch(`${stack.orderApi}/admin/dead-letters/${letter!.id}/replay`, { method: 'POST', headers: await authHeader('admin') });
+    // Sent twice with one Idempotency-Key (an operator's retry): replayed once, the first answer repeated.
+    const replayOnce = async () =>
+      fetch(`${stack.orderApi}/admin/dead-letters/${letter!.id}/replay`, {
+        method: 'POST',
+        headers: { ...(await authHeader('admin')), 'idempotency-key': `replay-${letter!.id}` },
+      });
+    const replay = await replayOnce();
     expect(replay.status).toBe(202);
-    expect(await replay.json()).toMatchObject({ replay_count: 1 });
+    const first = await replay.text();
+    expect(JSON.parse(first)).toMatchObject({ replay_count: 1 });
+    const again = await replayOnce();
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await again.text()).toBe(first);
     await waitFor(() => stack.handled('shipping-service', cancel.id), { what: 'the replayed event to be applied' });
     const { rows } = await stack.db.query(`SELECT requested_by FROM ${stack.table('dead-letters', 'dead_letter_replays')} WHERE dead_letter_id = $1`, [letter!.id]);
     expect(rows).toEqual([{ requested_by: 'admin-api' }]);

@@ -143,7 +143,7 @@ describe('routes', () => {
       logger: stub,
       readiness: {},
       degradable: {},
-      deadLetters: deadLettersRouter({ store: stub, publisher: stub, names: stub }),
+      deadLetters: deadLettersRouter({ store: stub, publisher: stub, names: stub, idempotency: stub }),
       auth: { secret: 'x'.repeat(32), issuer: 'test', audience: 'test' },
       rateLimit: (_req, _res, next) => next(),
       trustProxy: false,

@@ -3,6 +3,8 @@ import type { DeadLetter, DeadLetterStore } from '../../../../shared/dead-letter
 import { replayDeadLetter } from '../../../../shared/dead-letters/replay-dead-letter.js';
 import type { EventPublisher } from '../../../../shared/messaging/event-publisher.js';
 import type { TopologyNames } from '../../../../shared/messaging/topology-names.js';
+import { principalOf } from './auth.js';
+import type { IdempotencyStore } from './idempotency.js';
 import { ProblemError } from './problem.js';
 import { DeadLettersQuery } from './schemas.js';
 import { validatorFor } from './validate.js';
@@ -11,6 +13,7 @@ export interface DeadLettersRouterDeps {
   store: DeadLetterStore;
   publisher: EventPublisher;
   names: TopologyNames;
+  idempotency: IdempotencyStore;
 }
 
 const checkQuery = validatorFor(DeadLettersQuery, 'query');
@@ -66,10 +69,14 @@ export function deadLettersRouter(deps: DeadLettersRouterDeps): express.Router {
     res.json(deadLetterView(await load(req.params.id)));
   });
 
+  // An operator's retry with the same Idempotency-Key gets the first answer instead of a second replay.
   router.post('/dead-letters/:id/replay', async (req, res) => {
-    const letter = await load(req.params.id);
-    await replayDeadLetter(deps, letter, 'admin-api');
-    res.status(202).json(deadLetterView((await deps.store.get(letter.id)) ?? letter));
+    await deps.idempotency.runIfKeyed(req, res, `admin:${principalOf(res).subject}`, async () => {
+      const letter = await load(req.params.id);
+      await replayDeadLetter(deps, letter, 'admin-api');
+      const view = deadLetterView((await deps.store.get(letter.id)) ?? letter);
+      return { status: 202, headers: { 'Content-Type': 'application/json; charset=utf-8' }, body: JSON.stringify(view) };
+    });
   });
 
   router.delete('/dead-letters/:id', async (req, res) => {

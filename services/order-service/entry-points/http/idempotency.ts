@@ -132,6 +132,16 @@ export class IdempotencyStore {
     send(res, response, false);
   }
 
+  /**
+   * For a POST whose Idempotency-Key is optional: {@link run} when the client sent one; without
+   * one, executes and sends the response as it is.
+   */
+  async runIfKeyed(req: Request, res: Response, customer: string, execute: (requestHash: string) => Promise<StoredResponse>): Promise<void> {
+    const key = idempotencyKeyOf(req, false);
+    if (key === undefined) return send(res, await execute(''), false);
+    return this.run(req, res, { customer, key }, execute);
+  }
+
   /** Claims the key, or tells what holds it. Bounded: a record that expires between SET and GET is retried twice. */
   private async claim(redisKey: string, token: string, fingerprint: string): Promise<'claimed' | StoredResponse> {
     const running: Record_ = { state: 'running', token, fingerprint };

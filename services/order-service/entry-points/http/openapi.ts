@@ -144,9 +144,10 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       summary: 'Send it back to its queue (recorded)',
       tag: 'operations',
       auth: 'admin',
-      params: [letterId],
+      params: [letterId, idempotencyKey(false)],
       ok: [202, DeadLetterView, 'replayed'],
-      problems: ['not_found'],
+      okHeaders: { 'Idempotent-Replayed': replayed },
+      problems: ['not_found', 'idempotency_key_invalid', 'idempotency_key_in_use', 'idempotency_key_reused'],
     },
   },
 };

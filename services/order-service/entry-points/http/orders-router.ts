@@ -102,13 +102,7 @@ export function ordersRouter(deps: OrdersRouterDeps): express.Router {
       await cancelOrder(deps.unitOfWork, orderId, customer);
       return json(202, await loadView(deps.pool, orderId, customer));
     };
-    const key = idempotencyKeyOf(req, false);
-    if (key === undefined) {
-      const response = await cancel();
-      res.status(response.status).set(response.headers).end(response.body);
-      return;
-    }
-    await deps.idempotency.run(req, res, { customer, key }, cancel);
+    await deps.idempotency.runIfKeyed(req, res, customer, cancel);
   });
 
   return router;
