@@ -116,13 +116,19 @@ export const DeadLettersQuery = Type.Object(
   { additionalProperties: false },
 );
 
-/** RFC 9457 problem details, as every error is answered. */
+/** RFC 9457 problem details, as every error is answered; the extension members some types carry are optional. */
 export const Problem = Type.Object({
   type: Type.String({ format: 'uri' }),
   title: Type.String(),
   status: Type.Integer(),
   detail: Type.String(),
   instance: Type.String(),
+  /** validation_error: each offending value, by JSON pointer. */
+  errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+  /** unknown_sku, currency_not_offered: the SKUs concerned. */
+  skus: Type.Optional(Type.Array(Type.String())),
+  /** currency_not_offered: the currency asked for. */
+  currency: Type.Optional(Type.String()),
 });
 
 export const Health = Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.Boolean())) });

@@ -1,0 +1,27 @@
+/** Bench settings; the defaults keep a whole run under ~5 minutes. */
+export interface BenchConfig {
+  /** Open-loop rates, orders/s (BENCH_RATES, comma-separated). */
+  rates: number[];
+  /** Length of each open-loop and closed-loop phase (BENCH_PHASE_MS). */
+  phaseMs: number;
+  /** Concurrency of the closed-loop phases (BENCH_CONCURRENCY). */
+  concurrency: number;
+  /** Messages for the raw publish→consume ceiling (BENCH_AMQP_MESSAGES). */
+  amqpMessages: number;
+  /** How long to wait for a phase's sagas to end (BENCH_SETTLE_MS). */
+  settleMs: number;
+  amqpUrl: string;
+  databaseUrl: string;
+}
+
+export function loadBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
+  return {
+    rates: (env.BENCH_RATES ?? '50,200,400').split(',').map(Number),
+    phaseMs: Number(env.BENCH_PHASE_MS ?? 10_000),
+    concurrency: Number(env.BENCH_CONCURRENCY ?? 32),
+    amqpMessages: Number(env.BENCH_AMQP_MESSAGES ?? 40_000),
+    settleMs: Number(env.BENCH_SETTLE_MS ?? 120_000),
+    amqpUrl: env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * `npm run bench`: starts every service as its own process (test/support/process-stack.ts), drives
+ * `POST /orders` open-loop at fixed rates and then closed-loop for the maximum, measures the raw
+ * ceilings with the same tools, and writes JSON + markdown to test/bench/results/.
+ * Settings: see bench-config.ts (BENCH_RATES, BENCH_PHASE_MS, BENCH_CONCURRENCY, …).
+ */
+import { cpus } from 'node:os';
+import { ALL_PROCESSES, ProcessStack } from '../support/process-stack.js';
+import { authHeader } from '../support/tokens.js';
+import { loadBenchConfig } from './bench-config.js';
+import { amqpPublishConsume } from './ceilings/amqp-publish-consume.js';
+import { expressJson } from './ceilings/express-json.js';
+import { pgOutboxTx } from './ceilings/pg-outbox-tx.js';
+import { relayChain } from './ceilings/relay-chain.js';
+import { HttpClient } from './http-client.js';
+import { closedLoop, openLoop, type LoadResult } from './http-load.js';
+import { orderSender, sagaOutcome } from './order-load.js';
+import { CpuSampler, peakRssMb, pidsNamed } from './process-usage.js';
+import { writeResults, type BenchResult, type PhaseResult } from './report.js';
+
+const config = loadBenchConfig(process.env);
+const startedAt = new Date().toISOString();
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+const stack = await ProcessStack.start({
+  RATE_LIMIT_CUSTOMER: '100000000',
+  LOG_LEVEL: 'warn',
+  // A closed-loop phase can queue more orders than the saga drains in 30 s; a deadline cancel
+  // there would measure the backlog, not the saga.
+  SAGA_TIMEOUT_MS: '300000',
+});
+const phases: PhaseResult[] = [];
+let peakRss: Record<string, number> = {};
+let idleCpu: Record<string, number> = {};
+try {
+  // Stock is finite (infra/seed/catalog.json); lift it in this run's own namespace so no order
+  // ends cancelled for want of stock.
+  await stack.db.query(`UPDATE ${stack.table('inventory-service', 'stock')} SET available = 100000000`);
+  await stack.db.query(`UPDATE ${stack.table('order-service', 'product_stock')} SET available = 100000000`);
+
+  const client = new HttpClient(Math.max(64, config.concurrency));
+  const auth = await authHeader('bench');
+  const ordersTable = stack.table('order-service', 'orders');
+  const cpu = new CpuSampler(() => ({
+    ...Object.fromEntries(ALL_PROCESSES.map((name) => [name, [stack.pid(name) ?? -1]])),
+    rabbitmq: pidsNamed('beam.smp'),
+    postgres: pidsNamed('postgres'),
+    redis: pidsNamed('redis-server'),
+    'bench driver': [process.pid],
+  }));
+
+  const pgTransactions = async () => {
+    const { rows } = await stack.db.query<{ n: string }>('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()');
+    return Number(rows[0]?.n);
+  };
+  const phase = async (name: string, drive: (send: () => Promise<boolean>) => Promise<LoadResult>) => {
+    const accepted: string[] = [];
+    const failures: Record<string, number> = {};
+    cpu.start();
+    const txBefore = await pgTransactions();
+    const http = await drive(orderSender(client, stack.orderApi, auth, accepted, failures));
+    const sagas = await sagaOutcome(stack.db, ordersTable, accepted, config.settleMs);
+    const pgTransactionsPerOrder = Math.round(((await pgTransactions()) - txBefore) / Math.max(1, accepted.length));
+    const result: PhaseResult = { name, http, sagas, failures, pgTransactionsPerOrder, cpuPercent: cpu.stop() };
+    log(`${name}: ${JSON.stringify({ http, sagas })}`);
+    return result;
+  };
+
+  await phase('warm-up', (send) => openLoop(20, 2_000, send));
+  cpu.start();
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  idleCpu = cpu.stop();
+  for (const rate of config.rates) phases.push(await phase(`open ${rate}/s`, (send) => openLoop(rate, config.phaseMs, send)));
+  phases.push(await phase('closed (max)', (send) => closedLoop(config.concurrency, config.phaseMs, send)));
+  client.close();
+  peakRss = Object.fromEntries(ALL_PROCESSES.map((name) => [name, peakRssMb(stack.pid(name) ?? -1)]));
+} finally {
+  await stack.stop();
+}
+
+log('ceiling (a): raw publish → consume');
+const amqp = await amqpPublishConsume(config.amqpUrl, config.amqpMessages);
+log(`  ${JSON.stringify(amqp)}`);
+log('ceiling (b): 6-hop relay chain');
+const chain = await relayChain(config.amqpUrl, config.phaseMs);
+log(`  ${JSON.stringify(chain)}`);
+log('ceiling (c): Postgres outbox-shaped transactions');
+const pgTx = await pgOutboxTx(config.databaseUrl, config.phaseMs);
+log(`  ${JSON.stringify(pgTx)}`);
+log('ceiling (d): bare express JSON endpoint');
+const body = JSON.stringify({
+  items: [{ sku: 'STICKER-PACK', quantity: 1 }],
+  currency: 'USD',
+  payment_source: 'tok_visa',
+  shipping_address: { name: 'Bench', line1: '1 Loop Rd', city: 'Localhost', postal_code: '127', country: 'US' },
+});
+const express = await expressJson(config.phaseMs, config.concurrency, body);
+log(`  ${JSON.stringify(express)}`);
+
+const result: BenchResult = {
+  startedAt,
+  machine: { cpus: cpus().length, node: process.version },
+  phases,
+  idleCpuPercent: idleCpu,
+  peakRssMb: peakRss,
+  ceilings: {
+    amqpMessagesPerSecond: amqp.messagesPerSecond,
+    relayChainsPerSecond: chain.chainsPerSecond,
+    pgOutboxTxPerSecond: pgTx.requestsPerSecond,
+    expressRequestsPerSecond: express.requestsPerSecond,
+  },
+};
+process.stdout.write(writeResults(result));
