@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPool, withTransaction } from '../../shared/db/pool.js';
@@ -19,14 +18,22 @@ describe('a pooled connection lost mid-transaction', () => {
   it('when the backend is terminated between two queries of a transaction, then the transaction fails, the process lives and the pool recovers', async () => {
     await admin.connect();
     const uncaught: unknown[] = [];
-    const onUncaught = (error: unknown) => uncaught.push(error);
+    let crashed!: () => void;
+    const crash = new Promise<void>((resolve) => (crashed = resolve));
+    const onUncaught = (error: unknown) => {
+      uncaught.push(error);
+      crashed();
+    };
     process.on('uncaughtException', onUncaught);
     try {
       const attempt = withTransaction(pool, async (client) => {
         const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-        // No query is running on the client while its backend is terminated.
+        // No query is running on the client while its backend is terminated: pg emits 'error' (the
+        // event that used to kill the process), then 'end' — or, with no error listener, throws
+        // instead. Waiting on either adds no error listener of the test's own.
+        const lost = new Promise<void>((resolve) => client.once('end', () => resolve()));
         await admin.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
-        await sleep(200);
+        await Promise.race([lost, crash]);
         await client.query('SELECT 1');
       });
       await expect(attempt).rejects.toThrow();
