@@ -8,3 +8,17 @@ import type { PoolClient } from './pool.js';
 export async function lockOrder(client: PoolClient, orderId: string): Promise<void> {
   await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [orderId]);
 }
+
+/**
+ * Takes the order's lock, then reads the order's row with `find`: both statements leave at once
+ * (the pool pipelines them, one round trip), and Postgres runs the read only once the lock is
+ * granted, with a snapshot taken then, so it sees whatever the previous holder committed.
+ */
+export async function findLocked<T>(
+  client: PoolClient,
+  orderId: string,
+  find: (client: PoolClient, orderId: string) => Promise<T>,
+): Promise<T> {
+  const [, found] = await Promise.all([lockOrder(client, orderId), find(client, orderId)]);
+  return found;
+}

@@ -20,34 +20,40 @@ export async function recordHandled(client: PoolClient, event: Pick<EventEnvelop
   ]);
 }
 
+function insertOutbox(client: PoolClient, events: EventEnvelope[]) {
+  return client.query(
+    'INSERT INTO outbox (id, routing_key, envelope) SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[])',
+    [events.map((e) => e.id), events.map((e) => e.type), events.map((e) => JSON.stringify(e))],
+  );
+}
+
 export type OnceResult<T> = { duplicate: true } | { duplicate: false; result: T };
 
 /**
- * Runs state changes and the events they cause in one transaction, then asks the outbox relay to
- * publish right away (the relay's sweep catches anything a crash leaves behind).
+ * Runs state changes and the events they cause in one transaction, then hands the events to the
+ * outbox relay to publish right away (its sweep catches anything a crash leaves behind).
  */
 export class UnitOfWork {
   constructor(
     private readonly pool: Pool,
-    private readonly relay: Pick<OutboxRelay, 'kick'>,
+    private readonly relay: Pick<OutboxRelay, 'publishCommitted'>,
   ) {}
 
   async run<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
-    let emitted = 0;
-    const result = await withTransaction(this.pool, (client) =>
-      work({
-        client,
-        emit: async (event) => {
-          emitted += 1;
-          await client.query('INSERT INTO outbox (id, routing_key, envelope) VALUES ($1, $2, $3)', [
-            event.id,
-            event.type,
-            JSON.stringify(event),
-          ]);
-        },
-      }),
+    const emitted: EventEnvelope[] = [];
+    const result = await withTransaction(
+      this.pool,
+      (client) =>
+        work({
+          client,
+          emit: async (event) => {
+            emitted.push(event);
+          },
+        }),
+      // The transaction's events, in emit order, in one statement sent with COMMIT.
+      { beforeCommit: (client) => (emitted.length > 0 ? insertOutbox(client, emitted) : undefined) },
     );
-    if (emitted > 0) this.relay.kick();
+    if (emitted.length > 0) this.relay.publishCommitted(emitted);
     return result;
   }
 

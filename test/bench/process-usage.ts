@@ -4,9 +4,18 @@ const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 /** Peak resident set (VmHWM) of a process, in MB; NaN when it is gone. */
 export function peakRssMb(pid: number): number {
+  return statusMb(pid, 'VmHWM');
+}
+
+/** Current resident set (VmRSS) of a process, in MB (one decimal); NaN when it is gone. */
+export function currentRssMb(pid: number): number {
+  return statusMb(pid, 'VmRSS', 10);
+}
+
+function statusMb(pid: number, field: 'VmHWM' | 'VmRSS', scale = 1): number {
   try {
-    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Math.round(Number(match[1]) / 1024) : NaN;
+    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Math.round((Number(match[1]) / 1024) * scale) / scale : NaN;
   } catch {
     return NaN;
   }

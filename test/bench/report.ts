@@ -2,6 +2,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LoadResult } from './http-load.js';
 import type { SagaOutcome } from './order-load.js';
+import type { MessagingPeers } from './peers/messaging.js';
+import type { RateLimiterPeers } from './peers/rate-limiter.js';
+import type { SoakResult } from './soak.js';
+
+/** Where every results file goes. */
+export const resultsDir = path.join(import.meta.dirname, 'results');
 
 export interface PhaseResult {
   name: string;
@@ -28,11 +34,19 @@ export interface BenchResult {
     pgOutboxTxPerSecond: number;
     expressRequestsPerSecond: number;
   };
+  /** Our layers beside the libraries doing the same job, measured in the same run. */
+  peers: {
+    messaging: MessagingPeers;
+    rateLimiter: RateLimiterPeers;
+  };
+  /** Present when BENCH_SOAK_MS was set. */
+  soak?: SoakResult;
 }
 
-const TARGETS = { sagasPerSecond: 500, p99At200Ms: 150, postRequestsPerSecond: 2_500, rssMb: 200 };
+const TARGETS = { sagasPerSecond: 500, p99At200Ms: 150, postRequestsPerSecond: 2_500, rssMb: 200, messagingVsRaw: 0.8 };
 
 const ratio = (ours: number, ceiling: number) => (ceiling ? `${((ours / ceiling) * 100).toFixed(1)} %` : 'n/a');
+const times = (ours: number, peer: number) => (peer ? `${(ours / peer).toFixed(2)}×` : 'n/a');
 
 /** The markdown table of one run: figures, targets beside them (never asserted), ratios to ceilings. */
 export function toMarkdown(result: BenchResult): string {
@@ -68,18 +82,69 @@ export function toMarkdown(result: BenchResult): string {
   lines.push(`| sagas/s vs Postgres outbox-shaped tx | ${maxSagas} | | ${c.pgOutboxTxPerSecond} tx/s | ${ratio(maxSagas, c.pgOutboxTxPerSecond)} |`);
   lines.push(`| POST /orders req/s (best phase) | ${maxPost} | ≥ ${TARGETS.postRequestsPerSecond} | bare express ${c.expressRequestsPerSecond} req/s | ${ratio(maxPost, c.expressRequestsPerSecond)} |`);
   if (at200) lines.push(`| order→completed p99 at 200/s | ${at200.sagas.orderToCompletedMs.p99} ms | ≤ ${TARGETS.p99At200Ms} ms | | |`);
+  const m = result.peers.messaging;
+  lines.push(
+    `| our messaging, publish→consume (peers) | ${m.oursMessagesPerSecond} msg/s | ≥ ${TARGETS.messagingVsRaw}× raw amqplib and ≥ rascal | raw amqplib ${m.rawMessagesPerSecond} msg/s; rascal ${m.rascalMessagesPerSecond} msg/s | ${times(m.oursMessagesPerSecond, m.rawMessagesPerSecond)} raw; ${times(m.oursMessagesPerSecond, m.rascalMessagesPerSecond)} rascal |`,
+  );
+  lines.push(...peersMarkdown(result.peers));
+  if (result.soak) lines.push(...soakMarkdown(result.soak));
   return `${lines.join('\n')}\n`;
+}
+
+function peersMarkdown(peers: BenchResult['peers']): string[] {
+  const { messaging: m, rateLimiter: r } = peers;
+  return [
+    '',
+    '## Peers',
+    '',
+    'Our layers beside well-kept libraries on the same workload, one after another in this run. The rate limiter is built on rate-limiter-flexible, so its ratio is the overhead of our middleware.',
+    '',
+    '| workload | ours | peer | raw | ours / peer | ours / raw |',
+    '|---|---|---|---|---|---|',
+    `| ${m.messages} persistent messages, confirms (≤ ${m.publishWindow} in flight) → quorum queue → consumer with acks (prefetch ${m.prefetch}); best of ${m.rounds} rounds | EventPublisher + EventConsumer ${m.oursMessagesPerSecond} msg/s | rascal ${m.rascalMessagesPerSecond} msg/s | amqplib ${m.rawMessagesPerSecond} msg/s | ${times(m.oursMessagesPerSecond, m.rascalMessagesPerSecond)} | ${times(m.oursMessagesPerSecond, m.rawMessagesPerSecond)} |`,
+    `| rate-limit check against Redis, closed loop, ${r.concurrency} concurrent, ${r.durationMs / 1000} s each in alternating halves | rateLimit() middleware ${r.oursOpsPerSecond} ops/s | RateLimiterRedis.consume ${r.libraryOpsPerSecond} ops/s | | ${times(r.oursOpsPerSecond, r.libraryOpsPerSecond)} | |`,
+  ];
+}
+
+function soakMarkdown(soak: SoakResult): string[] {
+  const lines = [
+    '',
+    `## Soak: ${Math.round(soak.durationMs / 60_000)} min at ${soak.rate} orders/s`,
+    '',
+    `POST /orders: ${soak.posts.ok} ok, ${soak.posts.failed} failed; p99 ${soak.postP99Ms.first} ms in the first minute, ${soak.postP99Ms.last} ms in the last, ${soak.postP99Ms.max} ms at worst. ` +
+      `Sagas: ${soak.sagas.completed} completed, ${soak.sagas.cancelled} cancelled, ${soak.sagas.unfinished} unfinished.`,
+    '',
+    `RSS (VmRSS) sampled every ${soak.sampleIntervalMs / 1000} s; growth is the least-squares slope after the first minute.`,
+    '',
+    '| service | first-minute avg MB | last-minute avg MB | max MB | growth MB / 10 min | samples |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const [name, rss] of Object.entries(soak.rssMb)) {
+    const mb = (value: number | null) => (value !== null && Number.isFinite(value) ? value : 'n/a');
+    lines.push(`| ${name} | ${mb(rss.firstMinuteAvgMb)} | ${mb(rss.lastMinuteAvgMb)} | ${mb(rss.maxMb)} | ${mb(rss.growthMbPer10Min)} | ${rss.samples} |`);
+  }
+  return lines;
 }
 
 /** Writes `<stamp>.json` and `<stamp>.md` (and `latest.*`) under test/bench/results/. */
 export function writeResults(result: BenchResult): string {
-  const dir = path.join(import.meta.dirname, 'results');
-  mkdirSync(dir, { recursive: true });
-  const stamp = result.startedAt.replace(/[:.]/g, '-');
+  mkdirSync(resultsDir, { recursive: true });
+  const stamp = stampOf(result);
   const markdown = toMarkdown(result);
   for (const name of [stamp, 'latest']) {
-    writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
-    writeFileSync(path.join(dir, `${name}.md`), markdown);
+    writeFileSync(path.join(resultsDir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(path.join(resultsDir, `${name}.md`), markdown);
   }
   return markdown;
+}
+
+/** Writes `name` and its timestamped copy `<stamp>-name` under test/bench/results/; returns the path of the first. */
+export function writeResultFile(result: BenchResult, name: string, content: string): string {
+  mkdirSync(resultsDir, { recursive: true });
+  for (const file of [name, `${stampOf(result)}-${name}`]) writeFileSync(path.join(resultsDir, file), content);
+  return path.join(resultsDir, name);
+}
+
+function stampOf(result: BenchResult): string {
+  return result.startedAt.replace(/[:.]/g, '-');
 }

@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: starts every service as its own process (test/support/process-stack.ts), drives
- * `POST /orders` open-loop at fixed rates and then closed-loop for the maximum, measures the raw
- * ceilings with the same tools, and writes JSON + markdown to test/bench/results/.
- * Settings: see bench-config.ts (BENCH_RATES, BENCH_PHASE_MS, BENCH_CONCURRENCY, …).
+ * `POST /orders` open-loop at fixed rates and then closed-loop for the maximum, optionally soaks
+ * the stack at a fixed rate watching memory, measures the raw ceilings with the same tools and
+ * our messaging and rate-limiting layers beside their peers, and writes JSON + markdown and a
+ * latency-against-load SVG to test/bench/results/.
+ * Settings: see bench-config.ts (BENCH_RATES, BENCH_PHASE_MS, BENCH_CONCURRENCY, BENCH_SOAK_MS, …).
  */
 import { cpus } from 'node:os';
 import { ALL_PROCESSES, ProcessStack } from '../support/process-stack.js';
@@ -15,8 +17,12 @@ import { relayChain } from './ceilings/relay-chain.js';
 import { HttpClient } from './http-client.js';
 import { closedLoop, openLoop, type LoadResult } from './http-load.js';
 import { orderSender, sagaOutcome } from './order-load.js';
+import { messagingPeers } from './peers/messaging.js';
+import { rateLimiterPeers } from './peers/rate-limiter.js';
+import { writeLatencyPlot } from './plot.js';
 import { CpuSampler, peakRssMb, pidsNamed } from './process-usage.js';
 import { writeResults, type BenchResult, type PhaseResult } from './report.js';
+import { soak, type SoakResult } from './soak.js';
 
 const config = loadBenchConfig(process.env);
 const startedAt = new Date().toISOString();
@@ -32,6 +38,7 @@ const stack = await ProcessStack.start({
 const phases: PhaseResult[] = [];
 let peakRss: Record<string, number> = {};
 let idleCpu: Record<string, number> = {};
+let soaked: SoakResult | undefined;
 try {
   // Stock is finite (infra/seed/catalog.json); lift it in this run's own namespace so no order
   // ends cancelled for want of stock.
@@ -72,8 +79,22 @@ try {
   idleCpu = cpu.stop();
   for (const rate of config.rates) phases.push(await phase(`open ${rate}/s`, (send) => openLoop(rate, config.phaseMs, send)));
   phases.push(await phase('closed (max)', (send) => closedLoop(config.concurrency, config.phaseMs, send)));
-  client.close();
   peakRss = Object.fromEntries(ALL_PROCESSES.map((name) => [name, peakRssMb(stack.pid(name) ?? -1)]));
+  if (config.soakMs > 0) {
+    log(`soak: ${config.soakMs / 1000} s at ${config.soakRate}/s`);
+    soaked = await soak({
+      durationMs: config.soakMs,
+      rate: config.soakRate,
+      makeSend: () => orderSender(client, stack.orderApi, auth, []),
+      pids: () => Object.fromEntries(ALL_PROCESSES.map((name) => [name, stack.pid(name) ?? -1])),
+      db: stack.db,
+      ordersTable,
+      settleMs: config.settleMs,
+      log,
+    });
+    log(`  ${JSON.stringify({ posts: soaked.posts, sagas: soaked.sagas })}`);
+  }
+  client.close();
 } finally {
   await stack.stop();
 }
@@ -96,6 +117,12 @@ const body = JSON.stringify({
 });
 const express = await expressJson(config.phaseMs, config.concurrency, body);
 log(`  ${JSON.stringify(express)}`);
+log('peers (a): messaging — ours, rascal, raw amqplib');
+const messaging = await messagingPeers(config.amqpUrl, config.amqpMessages);
+log(`  ${JSON.stringify(messaging)}`);
+log('peers (b): rate limiter — ours, rate-limiter-flexible');
+const rateLimiter = await rateLimiterPeers(config.redisUrl, config.phaseMs, config.concurrency);
+log(`  ${JSON.stringify(rateLimiter)}`);
 
 const result: BenchResult = {
   startedAt,
@@ -109,5 +136,8 @@ const result: BenchResult = {
     pgOutboxTxPerSecond: pgTx.requestsPerSecond,
     expressRequestsPerSecond: express.requestsPerSecond,
   },
+  peers: { messaging, rateLimiter },
+  ...(soaked ? { soak: soaked } : {}),
 };
 process.stdout.write(writeResults(result));
+log(`plot: ${writeLatencyPlot(result)}`);

@@ -107,7 +107,7 @@ class ScriptedProvider implements PaymentService {
 let pool: Pool;
 let provider: ScriptedProvider;
 let deps: { unitOfWork: UnitOfWork; payments: PaymentService; logger: typeof logger };
-const kicks = { kick: () => undefined };
+const kicks = { publishCommitted: () => undefined };
 
 beforeAll(async () => {
   await migrate({ connectionString: DATABASE_URL, schema, dir: migrationDirs('payment-service'), logger });

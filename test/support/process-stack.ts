@@ -36,6 +36,13 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+export interface ProcessStackOptions {
+  /** Before the script on every service's command line (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
+  /** Runs the compiled services (`npm run build` → dist/), as the image does, instead of the sources through tsx. */
+  compiled?: boolean;
+}
+
 /**
  * The system with every service as its own OS process (as in production), under a random
  * namespace, for fault scenarios: services can be SIGKILLed, SIGTERMed and restarted on their port.
@@ -53,15 +60,16 @@ export class ProcessStack {
     readonly db: pg.Pool,
     readonly broker: TestBroker,
     private readonly extraEnv: Record<string, string>,
+    private readonly options: ProcessStackOptions,
   ) {}
 
-  static async start(extraEnv: Record<string, string> = {}): Promise<ProcessStack> {
+  static async start(extraEnv: Record<string, string> = {}, options: ProcessStackOptions = {}): Promise<ProcessStack> {
     const free = await freePorts(ALL_PROCESSES.length);
     const ports = Object.fromEntries(ALL_PROCESSES.map((name, i) => [name, free[i]])) as Record<ProcessName, number>;
     const db = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
     db.on('error', () => undefined);
     const namespace = `f${randomBytes(4).toString('hex')}_`;
-    const stack = new ProcessStack(namespace, ports, db, await TestBroker.connect(AMQP_URL, namespace), extraEnv);
+    const stack = new ProcessStack(namespace, ports, db, await TestBroker.connect(AMQP_URL, namespace), extraEnv, options);
     for (const name of ALL_PROCESSES) await stack.launch(name);
     return stack;
   }
@@ -86,7 +94,10 @@ export class ProcessStack {
   async launch(name: ProcessName): Promise<void> {
     const stream = this.logStreams.get(name) ?? createWriteStream(path.join(this.logDir, `${name}.log`), { flags: 'a' });
     this.logStreams.set(name, stream);
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'services', name, 'main.ts')], {
+    const entry = this.options.compiled
+      ? [path.join(root, 'dist', 'services', name, 'main.js')]
+      : ['--import', 'tsx', path.join(root, 'services', name, 'main.ts')];
+    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), ...entry], {
       env: {
         ...process.env,
         NAMESPACE: this.namespace,

@@ -1,6 +1,6 @@
 import { newEnvelope } from '../../../shared/contracts/envelope.js';
 import { EVENT_VERSION, type EventData, type SagaEvent } from '../../../shared/contracts/events.js';
-import { lockOrder } from '../../../shared/db/order-lock.js';
+import { findLocked } from '../../../shared/db/order-lock.js';
 import type { Transaction } from '../../../shared/db/unit-of-work.js';
 import { findReservation, insertReservation, setReservationStatus } from '../data-access/reservation-repository.js';
 import { adjustStock } from '../data-access/stock-repository.js';
@@ -16,8 +16,7 @@ type ReleaseTrigger = SagaEvent<'payment.failed' | 'payment.refunded' | 'order.c
  */
 export async function releaseStock(tx: Transaction, event: ReleaseTrigger, reason: ReleaseReason): Promise<void> {
   const orderId = event.data.order_id;
-  await lockOrder(tx.client, orderId);
-  const reservation = await findReservation(tx.client, orderId);
+  const reservation = await findLocked(tx.client, orderId, findReservation);
   if (!reservation) {
     await insertReservation(tx.client, { order_id: orderId, status: 'cancelled', items: [], reason });
     return;

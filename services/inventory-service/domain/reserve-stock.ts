@@ -1,6 +1,6 @@
 import { newEnvelope } from '../../../shared/contracts/envelope.js';
 import { EVENT_VERSION, type SagaEvent } from '../../../shared/contracts/events.js';
-import { lockOrder } from '../../../shared/db/order-lock.js';
+import { findLocked } from '../../../shared/db/order-lock.js';
 import type { Transaction } from '../../../shared/db/unit-of-work.js';
 import { findReservation, insertReservation } from '../data-access/reservation-repository.js';
 import { adjustStock, lockStock, type StockLine } from '../data-access/stock-repository.js';
@@ -19,8 +19,7 @@ export function mergeLines(lines: ReadonlyArray<StockLine>): StockLine[] {
  */
 export async function reserveStock(tx: Transaction, event: SagaEvent<'order.created'>): Promise<void> {
   const order = event.data;
-  await lockOrder(tx.client, order.order_id);
-  if (await findReservation(tx.client, order.order_id)) return;
+  if (await findLocked(tx.client, order.order_id, findReservation)) return;
 
   const lines = mergeLines(order.items);
   const available = await lockStock(tx.client, lines.map((l) => l.sku));
@@ -36,8 +35,10 @@ export async function reserveStock(tx: Transaction, event: SagaEvent<'order.crea
     );
     return;
   }
-  await adjustStock(tx.client, lines, -1);
-  await insertReservation(tx.client, { order_id: order.order_id, status: 'reserved', items: lines });
+  await Promise.all([
+    adjustStock(tx.client, lines, -1),
+    insertReservation(tx.client, { order_id: order.order_id, status: 'reserved', items: lines }),
+  ]);
   await tx.emit(
     newEnvelope(
       'inventory.reserved',

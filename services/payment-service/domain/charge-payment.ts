@@ -1,6 +1,6 @@
 import { newEnvelope } from '../../../shared/contracts/envelope.js';
 import { EVENT_VERSION, type EventData, type SagaEvent } from '../../../shared/contracts/events.js';
-import { lockOrder } from '../../../shared/db/order-lock.js';
+import { findLocked } from '../../../shared/db/order-lock.js';
 import { recordHandled } from '../../../shared/db/unit-of-work.js';
 import {
   isInvalidPaymentRequestError,
@@ -27,8 +27,7 @@ export async function chargePayment(deps: RefundDeps, event: SagaEvent<'inventor
   const order = event.data;
   const orderId = order.order_id;
   const next = await deps.unitOfWork.run(async ({ client }) => {
-    await lockOrder(client, orderId);
-    const row = await findPayment(client, orderId);
+    const row = await findLocked(client, orderId, findPayment);
     if (!row) {
       await insertPayment(client, {
         order_id: orderId,
@@ -50,8 +49,7 @@ export async function chargePayment(deps: RefundDeps, event: SagaEvent<'inventor
 
   const outcome = await charge(deps, event);
   const refundNow = await deps.unitOfWork.runOnce(event, async (tx) => {
-    await lockOrder(tx.client, orderId);
-    const row = await findPayment(tx.client, orderId);
+    const row = await findLocked(tx.client, orderId, findPayment);
     if (row?.status === 'cancelled' && outcome.kind === 'succeeded') {
       // Cancelled and closed while this charge was in flight, and the charge landed: give it back.
       await updatePayment(tx.client, orderId, { status: 'refunding', payment_id: outcome.payment.paymentId });

@@ -1,6 +1,6 @@
 import { newEnvelope } from '../../../shared/contracts/envelope.js';
 import { EVENT_VERSION, type EventData } from '../../../shared/contracts/events.js';
-import { lockOrder } from '../../../shared/db/order-lock.js';
+import { findLocked } from '../../../shared/db/order-lock.js';
 import { recordHandled, type UnitOfWork } from '../../../shared/db/unit-of-work.js';
 import type { Logger } from '../../../shared/logging/logger.js';
 import type { PaymentService } from '../data-access/payment-provider/payment-service.js';
@@ -30,8 +30,7 @@ export async function refundPayment(
   cause: { id: string; type: string },
 ): Promise<void> {
   const next = await deps.unitOfWork.run(async ({ client }) => {
-    await lockOrder(client, orderId);
-    const row = await findPayment(client, orderId);
+    const row = await findLocked(client, orderId, findPayment);
     if (row?.status === 'charged') {
       await updatePayment(client, orderId, { status: 'refunding', refund_reason: reason });
       return 'refund';
@@ -59,8 +58,7 @@ export async function refundPayment(
 async function settleChargeInDoubt(deps: RefundDeps, orderId: string, cause: { id: string; type: string }): Promise<boolean> {
   const charged = (await deps.payments.findPaymentsByOrder(orderId)).find((p) => p.status === 'succeeded');
   return deps.unitOfWork.run(async ({ client }) => {
-    await lockOrder(client, orderId);
-    const row = await findPayment(client, orderId);
+    const row = await findLocked(client, orderId, findPayment);
     if (row?.status === 'refunding') return true;
     if (row?.status !== 'charging') return false;
     if (charged) {
@@ -91,8 +89,7 @@ export async function settleRefund(
   const reason = (row.refund_reason as RefundReason | null) ?? fallbackReason;
   const refund = await deps.payments.refundPayment({ paymentId, reason }, { idempotencyKey: refundKey(orderId) });
   await deps.unitOfWork.run(async (tx) => {
-    await lockOrder(tx.client, orderId);
-    const row = await findPayment(tx.client, orderId);
+    const row = await findLocked(tx.client, orderId, findPayment);
     await recordHandled(tx.client, cause);
     if (row?.status !== 'refunding') return;
     await updatePayment(tx.client, orderId, { status: 'refunded', refund_id: refund.refundId });

@@ -1,5 +1,5 @@
 import type { SagaEvent } from '../../../shared/contracts/events.js';
-import { lockOrder } from '../../../shared/db/order-lock.js';
+import { findLocked } from '../../../shared/db/order-lock.js';
 import type { Transaction } from '../../../shared/db/unit-of-work.js';
 import { cancelShipment as markCancelled, findShipment, insertShipment } from '../data-access/shipment-repository.js';
 
@@ -10,8 +10,7 @@ import { cancelShipment as markCancelled, findShipment, insertShipment } from '.
  */
 export async function cancelShipment(tx: Transaction, event: SagaEvent<'order.cancel_requested'>): Promise<void> {
   const orderId = event.data.order_id;
-  await lockOrder(tx.client, orderId);
-  const shipment = await findShipment(tx.client, orderId);
+  const shipment = await findLocked(tx.client, orderId, findShipment);
   if (!shipment) {
     await insertShipment(tx.client, {
       order_id: orderId,

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { newEnvelope } from '../../../shared/contracts/envelope.js';
 import { EVENT_VERSION, type SagaEvent } from '../../../shared/contracts/events.js';
-import { lockOrder } from '../../../shared/db/order-lock.js';
+import { findLocked } from '../../../shared/db/order-lock.js';
 import type { Transaction } from '../../../shared/db/unit-of-work.js';
 import { findShipment, insertShipment } from '../data-access/shipment-repository.js';
 
@@ -21,8 +21,7 @@ export async function scheduleShipment(
   policy: ShippingPolicy,
 ): Promise<void> {
   const { order_id: orderId, shipping_address: address } = event.data;
-  await lockOrder(tx.client, orderId);
-  if (await findShipment(tx.client, orderId)) return;
+  if (await findLocked(tx.client, orderId, findShipment)) return;
   const meta = { correlationId: orderId, causationId: event.id };
 
   if (policy.unserviceableCountries.has(address.country)) {
