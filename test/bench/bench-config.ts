@@ -28,7 +28,7 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
     amqpMessages: Number(env.BENCH_AMQP_MESSAGES ?? 40_000),
     settleMs: Number(env.BENCH_SETTLE_MS ?? 120_000),
     soakMs: Number(env.BENCH_SOAK_MS ?? 0),
-    soakRate: Number(env.BENCH_SOAK_RATE ?? 100),
+    soakRate: Number(env.BENCH_SOAK_RATE ?? 40),
     amqpUrl: env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
     databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',

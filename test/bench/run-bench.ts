@@ -28,13 +28,17 @@ const config = loadBenchConfig(process.env);
 const startedAt = new Date().toISOString();
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-const stack = await ProcessStack.start({
-  RATE_LIMIT_CUSTOMER: '100000000',
-  LOG_LEVEL: 'warn',
-  // A closed-loop phase can queue more orders than the saga drains in 30 s; a deadline cancel
-  // there would measure the backlog, not the saga.
-  SAGA_TIMEOUT_MS: '300000',
-});
+// The compiled services (dist/, built by `npm run bench` first), as the image runs them.
+const stack = await ProcessStack.start(
+  {
+    RATE_LIMIT_CUSTOMER: '100000000',
+    LOG_LEVEL: 'warn',
+    // A closed-loop phase can queue more orders than the saga drains in 30 s; a deadline cancel
+    // there would measure the backlog, not the saga.
+    SAGA_TIMEOUT_MS: '300000',
+  },
+  { compiled: true },
+);
 const phases: PhaseResult[] = [];
 let peakRss: Record<string, number> = {};
 let idleCpu: Record<string, number> = {};

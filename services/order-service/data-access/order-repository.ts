@@ -44,11 +44,12 @@ export async function insertOrder(
     deadline_ms: number;
     idempotency?: { keyHash: string; requestHash: string };
   },
-): Promise<{ inserted: true } | { inserted: false; existingId: string; requestHash: string | null }> {
-  const { rowCount } = await client.query(
+): Promise<{ inserted: true; created_at: Date; updated_at: Date } | { inserted: false; existingId: string; requestHash: string | null }> {
+  const { rows: inserted } = await client.query<{ created_at: Date; updated_at: Date }>(
     `INSERT INTO orders (id, customer_id, status, currency, total, shipping_address, deadline_at, idempotency_key_hash, request_hash)
      VALUES ($1, $2, 'pending', $3, $4, $5, clock_timestamp() + make_interval(secs => $6), $7, $8)
-     ON CONFLICT (customer_id, idempotency_key_hash) WHERE idempotency_key_hash IS NOT NULL DO NOTHING`,
+     ON CONFLICT (customer_id, idempotency_key_hash) WHERE idempotency_key_hash IS NOT NULL DO NOTHING
+     RETURNING created_at, updated_at`,
     [
       order.id,
       order.customer_id,
@@ -60,7 +61,7 @@ export async function insertOrder(
       order.idempotency?.requestHash ?? null,
     ],
   );
-  if (rowCount === 0) {
+  if (inserted.length === 0) {
     const { rows } = await client.query<{ id: string; request_hash: string | null }>(
       'SELECT id, request_hash FROM orders WHERE customer_id = $1 AND idempotency_key_hash = $2',
       [order.customer_id, order.idempotency?.keyHash],
@@ -72,7 +73,7 @@ export async function insertOrder(
      SELECT $1, n, sku, quantity, unit_price FROM unnest($2::text[], $3::int[], $4::numeric[]) WITH ORDINALITY AS l(sku, quantity, unit_price, n)`,
     [order.id, order.lines.map((l) => l.sku), order.lines.map((l) => l.quantity), order.lines.map((l) => l.unit_price)],
   );
-  return { inserted: true };
+  return { inserted: true, ...inserted[0]! };
 }
 
 /** The order, locked for update when `forUpdate`; null if unknown. */
@@ -121,15 +122,17 @@ export async function setStatus(client: Queryable, id: string, change: StatusCha
   );
 }
 
+/** Adds an entry to the order's history; returns when it was recorded (null: it was there already). */
 export async function appendHistory(
   client: Queryable,
   entry: { order_id: string; event_id: string; event_type: string; occurred_at: string; detail: Record<string, unknown> },
-): Promise<void> {
-  await client.query(
+): Promise<Date | null> {
+  const { rows } = await client.query<{ recorded_at: Date }>(
     `INSERT INTO order_history (order_id, event_id, event_type, occurred_at, detail) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT DO NOTHING`,
+     ON CONFLICT DO NOTHING RETURNING recorded_at`,
     [entry.order_id, entry.event_id, entry.event_type, entry.occurred_at, JSON.stringify(entry.detail)],
   );
+  return rows[0]?.recorded_at ?? null;
 }
 
 export interface OrderPageQuery {

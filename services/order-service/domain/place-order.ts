@@ -5,7 +5,7 @@ import { EVENT_VERSION } from '../../../shared/contracts/events.js';
 import { fromMinorUnits, normaliseAmount, toMinorUnits, type Currency } from '../../../shared/contracts/money.js';
 import type { UnitOfWork } from '../../../shared/db/unit-of-work.js';
 import { findKnownSkus, findPrices } from '../data-access/catalog-repository.js';
-import { appendHistory, insertOrder, type OrderLineRow } from '../data-access/order-repository.js';
+import { appendHistory, insertOrder, type HistoryRow, type OrderLineRow, type OrderRow } from '../data-access/order-repository.js';
 import { IdempotencyKeyReusedError, OrderRejectedError } from './order-errors.js';
 
 export interface PlaceOrderCommand {
@@ -18,7 +18,10 @@ export interface PlaceOrderCommand {
   idempotency?: { keyHash: string; requestHash: string };
 }
 
-export type PlaceOrderResult = { orderId: string; created: true } | { orderId: string; created: false };
+/** A new order comes back as written (row, lines, first history entry), so it need not be read again. */
+export type PlaceOrderResult =
+  | { orderId: string; created: true; order: OrderRow; lines: OrderLineRow[]; history: HistoryRow[] }
+  | { orderId: string; created: false };
 
 /**
  * Accepts an order: prices every line from the catalog (never from the client), then writes the
@@ -80,15 +83,33 @@ export async function placeOrder(
       },
       { correlationId: orderId },
     );
-    await appendHistory(tx.client, {
+    const detail = { total, currency: command.currency };
+    const recordedAt = await appendHistory(tx.client, {
       order_id: orderId,
       event_id: event.id,
       event_type: event.type,
       occurred_at: event.occurred_at,
-      detail: { total, currency: command.currency },
+      detail,
     });
     await tx.emit(event);
-    return { orderId, created: true };
+    return {
+      orderId,
+      created: true,
+      order: {
+        id: orderId,
+        customer_id: command.customerId,
+        status: 'pending',
+        cancellation_reason: null,
+        currency: command.currency,
+        total,
+        shipping_address: command.shippingAddress,
+        created_at: insert.created_at,
+        updated_at: insert.updated_at,
+      },
+      lines,
+      // The event id is new, so its history entry was inserted (recorded_at is set).
+      history: [{ event_id: event.id, event_type: event.type, detail, occurred_at: new Date(event.occurred_at), recorded_at: recordedAt! }],
+    };
   });
 }
 

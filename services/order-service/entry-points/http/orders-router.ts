@@ -67,7 +67,10 @@ export function ordersRouter(deps: OrdersRouterDeps): express.Router {
         deps.sagaTimeoutMs,
       );
       res.locals.orderId = placed.orderId;
-      const view = await loadView(deps.pool, placed.orderId, customer);
+      // A new order is answered as written; one placed earlier under this key, as it is now.
+      const view = placed.created
+        ? orderView(placed.order, placed.lines, placed.history)
+        : await loadView(deps.pool, placed.orderId, customer);
       // Not created: the orders table already had this key (Redis had lost its record).
       return json(202, view, { Location: `/orders/${placed.orderId}`, ...(placed.created ? {} : { 'Idempotent-Replayed': 'true' }) });
     });
