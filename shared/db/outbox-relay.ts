@@ -54,6 +54,7 @@ export class OutboxRelay {
   constructor(private readonly options: OutboxRelayOptions) {}
 
   start(): void {
+    if (this.timer) return;
     this.stopped = false;
     this.timer = setInterval(() => this.kick(), this.options.sweepIntervalMs);
     this.timer.unref();

@@ -108,7 +108,8 @@ export async function withTransaction<T>(
     const last = settledLater(options.beforeCommit?.(client));
     const committed = settledLater(client.query('COMMIT'));
     await last;
-    await committed;
+    // After a failed statement the work caught, the server answers COMMIT with a rollback.
+    if ((await committed)?.command === 'ROLLBACK') throw new Error('transaction rolled back: a statement in it failed');
     return result;
   } catch (error) {
     try {

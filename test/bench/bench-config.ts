@@ -22,7 +22,7 @@ export interface BenchConfig {
 
 export function loadBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
   return {
-    rates: (env.BENCH_RATES ?? '50,200,400').split(',').map(Number),
+    rates: (env.BENCH_RATES ?? '25,50,100,200,400').split(',').map(Number),
     phaseMs: Number(env.BENCH_PHASE_MS ?? 10_000),
     concurrency: Number(env.BENCH_CONCURRENCY ?? 32),
     amqpMessages: Number(env.BENCH_AMQP_MESSAGES ?? 40_000),
