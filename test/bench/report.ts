@@ -116,12 +116,12 @@ function soakMarkdown(soak: SoakResult): string[] {
     '',
     `RSS (VmRSS) sampled every ${soak.sampleIntervalMs / 1000} s; growth is the least-squares slope after the first minute.`,
     '',
-    '| service | first-minute avg MB | last-minute avg MB | max MB | growth MB / 10 min | samples |',
-    '|---|---|---|---|---|---|',
+    '| service | first-minute avg MB | last-minute avg MB | max MB | growth MB / 10 min | samples | MB by minute |',
+    '|---|---|---|---|---|---|---|',
   ];
   for (const [name, rss] of Object.entries(soak.rssMb)) {
     const mb = (value: number | null) => (value !== null && Number.isFinite(value) ? value : 'n/a');
-    lines.push(`| ${name} | ${mb(rss.firstMinuteAvgMb)} | ${mb(rss.lastMinuteAvgMb)} | ${mb(rss.maxMb)} | ${mb(rss.growthMbPer10Min)} | ${rss.samples} |`);
+    lines.push(`| ${name} | ${mb(rss.firstMinuteAvgMb)} | ${mb(rss.lastMinuteAvgMb)} | ${mb(rss.maxMb)} | ${mb(rss.growthMbPer10Min)} | ${rss.samples} | ${(rss.perMinuteMb ?? []).map(Math.round).join(' ')} |`);
   }
   return lines;
 }

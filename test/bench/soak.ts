@@ -10,6 +10,8 @@ export interface SoakRss {
   /** Least-squares slope over the samples after the first minute; null with fewer than two. */
   growthMbPer10Min: number | null;
   samples: number;
+  /** Average of each minute, in order: the shape of the curve (warm-up, then flat or rising). */
+  perMinuteMb: number[];
 }
 
 export interface SoakResult {
@@ -110,6 +112,9 @@ export function rssTrends(samples: Array<{ at: number; rss: Record<string, numbe
           maxMb: Math.max(...points.map((p) => p.y)),
           growthMbPer10Min: Number.isFinite(growth) ? Math.round(growth * 10) / 10 : null,
           samples: points.length,
+          perMinuteMb: Array.from({ length: Math.ceil(durationMs / MINUTE_MS) }, (_, minute) =>
+            average(points.filter((p) => p.x >= minute * MINUTE_MS && p.x < (minute + 1) * MINUTE_MS).map((p) => p.y)),
+          ).filter(Number.isFinite),
         },
       ];
     }),
