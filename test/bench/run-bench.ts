@@ -6,7 +6,9 @@
  * latency-against-load SVG to test/bench/results/.
  * Settings: see bench-config.ts (BENCH_RATES, BENCH_PHASE_MS, BENCH_CONCURRENCY, BENCH_SOAK_MS, …).
  */
+import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
+import path from 'node:path';
 import { ALL_PROCESSES, ProcessStack } from '../support/process-stack.js';
 import { authHeader } from '../support/tokens.js';
 import { loadBenchConfig } from './bench-config.js';
@@ -28,7 +30,9 @@ const config = loadBenchConfig(process.env);
 const startedAt = new Date().toISOString();
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-// The compiled services (dist/, built by `npm run bench` first), as the image runs them.
+// The compiled services, as the image runs them: built here first, so a stale dist/ is never measured.
+log('building dist/');
+execFileSync('npm', ['run', '--silent', 'build'], { cwd: path.resolve(import.meta.dirname, '..', '..'), stdio: 'inherit' });
 const stack = await ProcessStack.start(
   {
     RATE_LIMIT_CUSTOMER: '100000000',
