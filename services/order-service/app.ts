@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { DeadLetterArchiver } from '../../shared/dead-letters/dead-letter-archiver.js';
 import { openDeadLetterStore } from '../../shared/dead-letters/open-dead-letter-store.js';
-import { SAGA_SERVICES } from '../../shared/messaging/saga-services.js';
+import { SAGA_SERVICES } from '../../shared/contracts/saga.js';
 import { readCatalog } from '../../shared/contracts/catalog.js';
 import { listen } from '../../shared/http/health-server.js';
 import { createLogger, type Logger } from '../../shared/logging/logger.js';

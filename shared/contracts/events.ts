@@ -1,137 +1,61 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { CurrencyCode, DecimalAmount } from './money.js';
-import { CustomerId, PaymentSource, ShippingAddress, Sku, Uuid } from './common-schemas.js';
-import { envelopeFor, type TypedEvent } from './envelope.js';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { envelopeFor, newEnvelope, type NewEventOptions, type TypedEvent } from './envelope.js';
+import { SAGA_SERVICES, saga, type Saga, type SagaService } from './saga.js';
 
-const Quantity = Type.Integer({ minimum: 1, maximum: 1000 });
-const StockLine = Type.Object({ sku: Sku, quantity: Quantity }, { additionalProperties: false });
-const PricedLine = Type.Object(
-  { sku: Sku, quantity: Quantity, unit_price: DecimalAmount },
-  { additionalProperties: false },
-);
+export { SAGA_SERVICES, saga, type SagaService };
 
-/**
- * Every event of the saga, by routing key, with its data schema (DESIGN.md, "The saga").
- * Events carry forward what the next participant needs, so no service reads another's tables.
- */
-export const eventSchemas = {
-  'order.created': Type.Object(
-    {
-      order_id: Uuid,
-      customer_id: CustomerId,
-      items: Type.Array(PricedLine, { minItems: 1, maxItems: 100 }),
-      total: DecimalAmount,
-      currency: CurrencyCode,
-      payment_source: PaymentSource,
-      shipping_address: ShippingAddress,
-    },
-    { additionalProperties: false },
-  ),
-  'inventory.reserved': Type.Object(
-    {
-      order_id: Uuid,
-      customer_id: CustomerId,
-      items: Type.Array(StockLine, { minItems: 1, maxItems: 100 }),
-      total: DecimalAmount,
-      currency: CurrencyCode,
-      payment_source: PaymentSource,
-      shipping_address: ShippingAddress,
-    },
-    { additionalProperties: false },
-  ),
-  'inventory.rejected': Type.Object(
-    {
-      order_id: Uuid,
-      reason: Type.Union([Type.Literal('out_of_stock'), Type.Literal('unknown_sku'), Type.Literal('cancelled')]),
-      skus: Type.Array(Sku, { maxItems: 100 }),
-    },
-    { additionalProperties: false },
-  ),
-  'payment.succeeded': Type.Object(
-    {
-      order_id: Uuid,
-      payment_id: Type.String({ minLength: 1, maxLength: 100 }),
-      amount: DecimalAmount,
-      currency: CurrencyCode,
-      shipping_address: ShippingAddress,
-      items: Type.Array(StockLine, { minItems: 1, maxItems: 100 }),
-    },
-    { additionalProperties: false },
-  ),
-  'payment.failed': Type.Object(
-    {
-      order_id: Uuid,
-      reason: Type.Union([
-        Type.Literal('card_declined'),
-        Type.Literal('insufficient_funds'),
-        Type.Literal('invalid_request'),
-        Type.Literal('cancelled'),
-      ]),
-      message: Type.String({ maxLength: 500 }),
-    },
-    { additionalProperties: false },
-  ),
-  'shipping.scheduled': Type.Object(
-    {
-      order_id: Uuid,
-      shipment_id: Uuid,
-      carrier: Type.String({ minLength: 1, maxLength: 50 }),
-      tracking_number: Type.String({ minLength: 1, maxLength: 100 }),
-    },
-    { additionalProperties: false },
-  ),
-  'shipping.failed': Type.Object(
-    {
-      order_id: Uuid,
-      reason: Type.Union([Type.Literal('unserviceable_destination'), Type.Literal('cancelled')]),
-      message: Type.String({ maxLength: 500 }),
-    },
-    { additionalProperties: false },
-  ),
-  'payment.refunded': Type.Object(
-    {
-      order_id: Uuid,
-      payment_id: Type.String({ minLength: 1, maxLength: 100 }),
-      refund_id: Type.String({ minLength: 1, maxLength: 100 }),
-      amount: DecimalAmount,
-      currency: CurrencyCode,
-      reason: Type.Union([Type.Literal('shipping_failed'), Type.Literal('cancelled')]),
-    },
-    { additionalProperties: false },
-  ),
-  'inventory.released': Type.Object(
-    {
-      order_id: Uuid,
-      items: Type.Array(StockLine, { maxItems: 100 }),
-      reason: Type.Union([Type.Literal('payment_failed'), Type.Literal('payment_refunded'), Type.Literal('cancelled')]),
-    },
-    { additionalProperties: false },
-  ),
-  'order.cancel_requested': Type.Object(
-    {
-      order_id: Uuid,
-      reason: Type.Union([Type.Literal('customer_request'), Type.Literal('deadline_exceeded')]),
-    },
-    { additionalProperties: false },
-  ),
-} as const satisfies Record<string, TSchema>;
-
-export type EventType = keyof typeof eventSchemas;
-export type EventData<T extends EventType> = Static<(typeof eventSchemas)[T]>;
+/** Every event of the saga, by routing key. */
+export type EventType = keyof Saga;
+export type EventData<T extends EventType> = Static<Saga[T]['data']>;
 export type SagaEvent<T extends EventType = EventType> = { [K in T]: TypedEvent<K, EventData<K>> }[T];
 
-/** Current version of every event's contract. A breaking change adds a new version. */
-export const EVENT_VERSION = 1;
+/** The events `S` subscribes to (its queue's bindings, its handler map's keys). */
+export type SubscribedBy<S extends SagaService> = {
+  [K in EventType]: S extends keyof Saga[K]['subscribers'] ? K : never;
+}[EventType];
 
-export const EVENT_TYPES = Object.keys(eventSchemas) as EventType[];
+/** The events `S` publishes. */
+export type PublishedBy<S extends SagaService> = { [K in EventType]: Saga[K]['publisher'] extends S ? K : never }[EventType];
+
+export const EVENT_TYPES = Object.keys(saga) as EventType[];
 
 export function isEventType(value: string): value is EventType {
-  return Object.hasOwn(eventSchemas, value);
+  return Object.hasOwn(saga, value);
+}
+
+/** The data schema of each event. */
+export const eventSchemas = Object.fromEntries(EVENT_TYPES.map((type) => [type, saga[type].data])) as {
+  [K in EventType]: Saga[K]['data'];
+};
+
+/** The current version of an event's contract. */
+export function eventVersion(type: EventType): number {
+  return saga[type].version;
+}
+
+/** The services an event is delivered to. */
+export function subscribersOf(type: EventType): SagaService[] {
+  return Object.keys(saga[type].subscribers) as SagaService[];
+}
+
+/** The events a service's queue is bound to, in declaration order. */
+export function subscriptionsOf<S extends SagaService>(service: S): SubscribedBy<S>[] {
+  return EVENT_TYPES.filter((type) => subscribersOf(type).includes(service)) as SubscribedBy<S>[];
+}
+
+/** The events a service publishes, in declaration order. */
+export function publishedBy<S extends SagaService>(service: S): PublishedBy<S>[] {
+  return EVENT_TYPES.filter((type) => saga[type].publisher === service) as PublishedBy<S>[];
 }
 
 /** Full envelope JSON Schemas, one per event, for outside (e.g. Python) consumers. */
 export function eventJsonSchemas(): Record<EventType, TSchema> {
   const out = {} as Record<EventType, TSchema>;
-  for (const type of EVENT_TYPES) out[type] = envelopeFor(type, EVENT_VERSION, eventSchemas[type]);
+  for (const type of EVENT_TYPES) out[type] = envelopeFor(type, eventVersion(type), eventSchemas[type]);
   return out;
+}
+
+/** A new envelope for `type`, at the version the saga declares for it; `data` is typed by the event. */
+export function newEvent<T extends EventType>(type: T, data: EventData<T>, options: NewEventOptions): SagaEvent<T> {
+  return newEnvelope(type, eventVersion(type), data, options) as SagaEvent<T>;
 }

@@ -1,6 +1,7 @@
 import type { EventEnvelope } from '../contracts/envelope.js';
 import type { Logger } from '../logging/logger.js';
 import type { EventPublisher } from '../messaging/event-publisher.js';
+import { isUnroutableEventError } from '../messaging/unroutable-event-error.js';
 import { withTransaction, type Pool } from './pool.js';
 
 export interface OutboxRelayOptions {
@@ -33,11 +34,13 @@ const PRUNE_EVERY_MS = 10 * 60_000;
  *   pass (README, Performance).
  * - Sweep: on a timer, rows still unpublished after the grace period are claimed with
  *   `FOR UPDATE SKIP LOCKED` (never by `id > last_seen`, which skips rows that commit late),
- *   published with confirms, and marked published in the same transaction only after every
- *   confirm arrived. It catches what a crash, a broker outage or another instance left behind.
+ *   published with confirms, and those confirmed are marked published in the same transaction. It
+ *   catches what a crash, a broker outage or another instance left behind.
  *
- * Either way a row is marked only after the broker confirmed its event: a crash re-sends, never
- * drops. Several relays (one per instance) share the table safely.
+ * Either way a row is marked only after the broker confirmed its event and routed it to at least
+ * one queue (events are published mandatory): a crash re-sends, never drops, and an event nobody is
+ * bound to yet is logged as an error and sent again by the next sweep. Several relays (one per
+ * instance) share the table safely.
  */
 export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined;
@@ -67,7 +70,7 @@ export class OutboxRelay {
     for (const event of events) {
       const sent = this.options.publisher.publish(event).then(
         () => this.markPublished(event.id),
-        (error: unknown) => this.options.logger.warn('publish after commit failed; the sweep retries', { error, event_id: event.id }),
+        (error: unknown) => this.publishFailed(event, error),
       );
       this.publishing.add(sent);
       void sent.finally(() => this.publishing.delete(sent));
@@ -97,6 +100,18 @@ export class OutboxRelay {
     await Promise.allSettled([...this.publishing]);
     await this.sweeping;
     await this.marking;
+  }
+
+  /** The row stays unpublished for the sweep; an unroutable event is an error an operator must see. */
+  private publishFailed(event: EventEnvelope, error: unknown): void {
+    if (isUnroutableEventError(error)) {
+      this.options.logger.error('event returned by the broker: no queue is bound to its routing key; its outbox row stays unpublished', {
+        routing_key: event.type,
+        event_id: event.id,
+      });
+    } else {
+      this.options.logger.warn('publish after commit failed; the sweep retries', { error, event_id: event.id });
+    }
   }
 
   private markPublished(id: string): void {
@@ -129,8 +144,9 @@ export class OutboxRelay {
     const batchSize = this.options.batchSize ?? 200;
     try {
       for (;;) {
-        const published = await this.publishBatch(batchSize);
-        if (published < batchSize || this.stopped) break;
+        const { claimed, failed } = await this.publishBatch(batchSize);
+        // A failure ends the pass: the next one retries after the sweep interval, not in a tight loop.
+        if (claimed < batchSize || failed > 0 || this.stopped) break;
       }
       await this.pruneIfDue();
     } catch (error) {
@@ -139,7 +155,7 @@ export class OutboxRelay {
     }
   }
 
-  private async publishBatch(batchSize: number): Promise<number> {
+  private async publishBatch(batchSize: number): Promise<{ claimed: number; failed: number }> {
     return withTransaction(this.options.pool, async (client) => {
       const { rows } = await client.query<{ id: string; envelope: EventEnvelope }>(
         `SELECT id, envelope FROM outbox
@@ -147,12 +163,17 @@ export class OutboxRelay {
          ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [batchSize, (this.options.sweepGraceMs ?? 1_000) / 1000],
       );
-      if (rows.length === 0) return 0;
-      await Promise.all(rows.map((row) => this.options.publisher.publish(row.envelope)));
-      await client.query('UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::uuid[])', [
-        rows.map((row) => row.id),
-      ]);
-      return rows.length;
+      if (rows.length === 0) return { claimed: 0, failed: 0 };
+      const results = await Promise.allSettled(rows.map((row) => this.options.publisher.publish(row.envelope)));
+      const published = rows.filter((_, i) => results[i]!.status === 'fulfilled').map((row) => row.id);
+      results.forEach((result, i) => {
+        if (result.status === 'rejected') this.publishFailed(rows[i]!.envelope, result.reason);
+      });
+      // Only what the broker confirmed and routed is marked; the rest stays for the next sweep.
+      if (published.length > 0) {
+        await client.query('UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::uuid[])', [published]);
+      }
+      return { claimed: rows.length, failed: rows.length - published.length };
     });
   }
 

@@ -1,12 +1,16 @@
-import type { EventEnvelope } from '../contracts/envelope.js';
+import type { EventEnvelope, NewEventOptions } from '../contracts/envelope.js';
+import { newEvent, type EventData, type EventType, type SagaEvent } from '../contracts/events.js';
 import type { OutboxRelay } from './outbox-relay.js';
 import { withTransaction, type Pool, type PoolClient } from './pool.js';
 
 /** What a unit of work gets: the transaction's client, and a way to emit events through the outbox. */
 export interface Transaction {
   client: PoolClient;
-  /** Adds the event to the outbox in this transaction; it is published after the commit. */
-  emit(event: EventEnvelope): Promise<void>;
+  /**
+   * Adds an event to the outbox in this transaction (it is published after the commit) and returns
+   * its envelope. The data's type follows from the event type, the version from the saga declaration.
+   */
+  emit<T extends EventType>(type: T, data: EventData<T>, meta: NewEventOptions): SagaEvent<T>;
 }
 
 /**
@@ -46,8 +50,10 @@ export class UnitOfWork {
       (client) =>
         work({
           client,
-          emit: async (event) => {
+          emit: (type, data, meta) => {
+            const event = newEvent(type, data, meta);
             emitted.push(event);
+            return event;
           },
         }),
       // The transaction's events, in emit order, in one statement sent with COMMIT.

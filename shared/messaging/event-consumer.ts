@@ -8,7 +8,7 @@ import { DEAD_LETTER_HEADERS, type DeadLetterReason } from './dead-letter-header
 import type { EventPublisher } from './event-publisher.js';
 import { decodeEvent } from './message-decoder.js';
 import { retryDelayMs } from './retry-schedule.js';
-import { assertServiceTopology } from './service-topology.js';
+import { assertConsumerTopology } from './service-topology.js';
 import type { TopologyNames } from './topology-names.js';
 
 export interface HandlerContext {
@@ -61,7 +61,7 @@ export class EventConsumer {
       setup: async (channel: Channel) => {
         channel.on('error', (error) => logger.warn('consumer channel error', { error }));
         this.current = channel;
-        await assertServiceTopology(channel, {
+        await assertConsumerTopology(channel, {
           names,
           service,
           routingKeys,

@@ -1,18 +1,27 @@
 import type { ChannelWrapper, AmqpConnectionManager } from 'amqp-connection-manager';
-import type { ConfirmChannel, Options } from 'amqplib';
+import type { ConfirmChannel, Message, Options } from 'amqplib';
 import type { EventEnvelope } from '../contracts/envelope.js';
+import type { SagaService } from '../contracts/saga.js';
 import type { Logger } from '../logging/logger.js';
+import { assertPublishTopology } from './service-topology.js';
 import type { TopologyNames } from './topology-names.js';
+import { UnroutableEventError } from './unroutable-event-error.js';
 
 export interface EventPublisherOptions {
   connection: AmqpConnectionManager;
   names: TopologyNames;
   logger: Logger;
+  /**
+   * The saga service publishing: the queues of every subscriber of its events are declared at start
+   * and on every reconnect, before anything is published. Unset for tools that only forward
+   * messages (retries, dead-letter replays).
+   */
+  service?: SagaService;
   /** A publish not confirmed by the broker within this time is rejected. @defaultValue 10 000 */
   publishTimeoutMs?: number;
 }
 
-/** AMQP properties mirroring the envelope (DESIGN.md: message_id, type, content_type, timestamp). */
+/** AMQP properties mirroring the envelope (message_id, type, content_type, timestamp). */
 export function envelopeProperties(envelope: EventEnvelope): Options.Publish {
   return {
     persistent: true,
@@ -26,33 +35,56 @@ export function envelopeProperties(envelope: EventEnvelope): Options.Publish {
   };
 }
 
+/** After a returned message, the publish topology is declared again at most this often. */
+const REDECLARE_EVERY_MS = 5_000;
+
 /**
  * Publishes persistent messages on a confirm channel: `publish` resolves only once the broker has
  * taken responsibility for the message (publisher confirm), so callers (the outbox relay, the
  * consumer's retry and dead-letter paths) mark work done only after that. While the connection is
  * down, publishes wait for the reconnect, up to the publish timeout.
+ *
+ * Events are published `mandatory`: a message no queue is bound to comes back (basic.return, which
+ * the broker sends before its confirm) and `publish` rejects with an UnroutableEventError instead of
+ * resolving, so the outbox row stays unpublished. The publisher then declares its topology again,
+ * which restores a binding or queue removed behind its back.
  */
 export class EventPublisher {
   private readonly channel: ChannelWrapper;
+  /** Message ids of returned publishes whose confirm has not been looked at yet. */
+  private readonly returned = new Set<string>();
+  /** The raw channel of the current connection (set up again on every reconnect). */
+  private current: ConfirmChannel | undefined;
+  private lastRedeclare = 0;
 
   constructor(private readonly options: EventPublisherOptions) {
-    const { names, logger } = options;
+    const { logger } = options;
     this.channel = options.connection.createChannel({
       name: 'publisher',
       confirm: true,
       publishTimeout: options.publishTimeoutMs ?? 10_000,
       setup: async (channel: ConfirmChannel) => {
         channel.on('error', (error) => logger.warn('publisher channel error', { error }));
-        await channel.assertExchange(names.exchange, 'topic', { durable: true });
+        channel.on('return', (message: Message) => this.onReturn(message));
+        this.current = channel;
+        await this.declare(channel);
       },
     });
     this.channel.on('error', (error) => logger.warn('publisher channel wrapper error', { error }));
   }
 
-  /** Resolves when the broker has confirmed the event. */
+  /**
+   * Resolves when the broker has confirmed the event and routed it to at least one queue; rejects
+   * with an UnroutableEventError when it was returned.
+   */
   async publish(envelope: EventEnvelope): Promise<void> {
     const body = Buffer.from(JSON.stringify(envelope));
-    await this.channel.publish(this.options.names.exchange, envelope.type, body, envelopeProperties(envelope));
+    try {
+      await this.channel.publish(this.options.names.exchange, envelope.type, body, { ...envelopeProperties(envelope), mandatory: true });
+    } finally {
+      // The return, if any, arrived before the confirm that settled the publish.
+      if (this.returned.delete(envelope.id)) this.unroutable(envelope);
+    }
   }
 
   /** Publishes raw content to one queue through the default exchange (retries, dead letters). */
@@ -67,5 +99,32 @@ export class EventPublisher {
 
   async close(): Promise<void> {
     await this.channel.close();
+  }
+
+  private async declare(channel: ConfirmChannel): Promise<void> {
+    const { names, service } = this.options;
+    if (service) await assertPublishTopology(channel, names, service);
+    else await channel.assertExchange(names.exchange, 'topic', { durable: true });
+  }
+
+  private onReturn(message: Message): void {
+    const id = message.properties.messageId as unknown;
+    if (typeof id !== 'string') return;
+    // Bounded: every id is removed by its own publish; this only guards against a publish that
+    // timed out after its return arrived.
+    if (this.returned.size > 10_000) this.returned.clear();
+    this.returned.add(id);
+  }
+
+  private unroutable(envelope: EventEnvelope): never {
+    const now = Date.now();
+    const channel = this.current;
+    if (channel && now - this.lastRedeclare >= REDECLARE_EVERY_MS) {
+      this.lastRedeclare = now;
+      this.declare(channel).catch((error: unknown) => this.options.logger.warn('could not declare the publish topology again', { error }));
+    }
+    throw new UnroutableEventError(`no queue is bound to ${envelope.type}: the broker returned the event`, {
+      context: { routing_key: envelope.type, event_id: envelope.id },
+    });
   }
 }

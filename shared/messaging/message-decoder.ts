@@ -1,5 +1,5 @@
 import { EventEnvelope } from '../contracts/envelope.js';
-import { EVENT_VERSION, eventSchemas, isEventType, type EventType, type SagaEvent } from '../contracts/events.js';
+import { eventSchemas, eventVersion, isEventType, type EventType, type SagaEvent } from '../contracts/events.js';
 import { compileValidator, type Validator } from '../contracts/validator.js';
 
 export type DecodeFailure = 'unparseable' | 'schema_invalid' | 'unknown_type';
@@ -30,7 +30,7 @@ export function decodeEvent(content: Buffer): DecodeResult {
   }
   const { type, version, data } = envelope.value;
   if (!isEventType(type)) return { ok: false, reason: 'unknown_type', detail: `unknown event type ${type}` };
-  if (version !== EVENT_VERSION) {
+  if (version !== eventVersion(type)) {
     return { ok: false, reason: 'schema_invalid', detail: `unsupported version ${version} of ${type}` };
   }
   const checked = checkData[type](data);

@@ -1,4 +1,5 @@
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
+import type { SagaService } from '../contracts/saga.js';
 import { migrate, migrationDirs } from '../db/migrate.js';
 import { OutboxRelay } from '../db/outbox-relay.js';
 import { createPool, type Pool } from '../db/pool.js';
@@ -35,10 +36,10 @@ export interface ServiceRuntime {
 /**
  * Brings up what every service needs, in order: checks that Postgres and RabbitMQ are reachable
  * (one clear line if not), migrates the service's schema, opens the pool, connects to the broker,
- * and starts the outbox relay.
+ * declares the queues of everyone the service publishes to, and starts the outbox relay.
  */
 export async function startServiceRuntime(options: {
-  service: string;
+  service: SagaService;
   /** Migration folder under infra/migrations. @defaultValue service */
   migrations?: string;
   config: RuntimeConfig;
@@ -57,7 +58,7 @@ export async function startServiceRuntime(options: {
   const pool = createPool({ connectionString: config.DATABASE_URL, schema, max: config.DB_POOL_SIZE, logger });
   const names = topologyNames(config.NAMESPACE);
   const connection = await connectAmqp({ url: config.AMQP_URL, name: service, logger });
-  const publisher = new EventPublisher({ connection, names, logger });
+  const publisher = new EventPublisher({ connection, names, logger, service });
   await publisher.waitForConnect();
   const relay = new OutboxRelay({ pool, publisher, logger, sweepIntervalMs: config.OUTBOX_SWEEP_MS });
   relay.start();

@@ -1,7 +1,9 @@
 import express from 'express';
 import { healthRouter, listen } from '../http/health-server.js';
 import type { Logger } from '../logging/logger.js';
-import { EventConsumer, type HandlerMap } from '../messaging/event-consumer.js';
+import type { SagaService } from '../contracts/saga.js';
+import { EventConsumer } from '../messaging/event-consumer.js';
+import type { ServiceHandlers } from '../messaging/service-handlers.js';
 import type { RunningService } from './running-service.js';
 import { startServiceRuntime, type RuntimeConfig, type ServiceRuntime } from './service-runtime.js';
 
@@ -13,13 +15,13 @@ export interface ParticipantConfig extends RuntimeConfig {
   MESSAGE_RETRY_BASE_MS: number;
 }
 
-export interface ParticipantOptions {
-  service: string;
+export interface ParticipantOptions<S extends SagaService> {
+  service: S;
   config: ParticipantConfig;
   logger: Logger;
   /** Seeds or checks the service's own data once the schema is migrated. */
   prepare?: (runtime: ServiceRuntime) => Promise<void>;
-  handlers: (runtime: ServiceRuntime) => HandlerMap;
+  handlers: (runtime: ServiceRuntime) => ServiceHandlers<S>;
   /** Called with the consumer once it consumes, e.g. to pause it while a dependency is down. */
   onConsumer?: (consumer: EventConsumer) => void;
   /** Closed after the consumer stopped, before the connections close. */
@@ -31,9 +33,9 @@ export interface RunningParticipant extends RunningService {
 }
 
 /** The consumer of a service's queue, wired to its runtime and configured from its settings. */
-export function createServiceConsumer(
+export function createServiceConsumer<S extends SagaService>(
   runtime: ServiceRuntime,
-  options: { service: string; config: Omit<ParticipantConfig, 'PORT' | 'HOST'>; logger: Logger; handlers: HandlerMap },
+  options: { service: S; config: Omit<ParticipantConfig, 'PORT' | 'HOST'>; logger: Logger; handlers: ServiceHandlers<S> },
 ): EventConsumer {
   return new EventConsumer({
     connection: runtime.connection,
@@ -53,7 +55,7 @@ export function createServiceConsumer(
  * consumer, and a small HTTP listener for /healthz and /readyz. `stop()` drains in order:
  * consumer (no new messages, in-flight ones finish and are acked), health listener, connections.
  */
-export async function startParticipant(options: ParticipantOptions): Promise<RunningParticipant> {
+export async function startParticipant<S extends SagaService>(options: ParticipantOptions<S>): Promise<RunningParticipant> {
   const { config, logger, service } = options;
   const runtime = await startServiceRuntime({ service, config, logger });
   await options.prepare?.(runtime);

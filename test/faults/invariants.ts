@@ -1,7 +1,8 @@
 import { readCatalog } from '../../shared/contracts/catalog.js';
 import { toMinorUnits } from '../../shared/contracts/money.js';
 import { repoPath } from '../../shared/startup/repo-path.js';
-import { SAGA_SERVICES, type SagaService } from '../../shared/messaging/saga-services.js';
+import { EVENT_TYPES, saga, subscribersOf } from '../../shared/contracts/events.js';
+import { SAGA_SERVICES } from '../../shared/contracts/saga.js';
 import type { ProcessStack } from '../support/process-stack.js';
 import { waitFor } from '../support/wait-for.js';
 import { LOAD_CUSTOMER, type LoadResult } from './load-generator.js';
@@ -18,19 +19,6 @@ export interface InvariantReport {
   violations: string[];
 }
 
-/** Who publishes each saga event and who reacts to it (DESIGN.md's event table). */
-const SUBSCRIPTIONS: Record<string, { from: SagaService; to: SagaService[] }> = {
-  'order.created': { from: 'order-service', to: ['inventory-service'] },
-  'order.cancel_requested': { from: 'order-service', to: ['inventory-service', 'payment-service', 'shipping-service'] },
-  'inventory.reserved': { from: 'inventory-service', to: ['payment-service', 'order-service'] },
-  'inventory.rejected': { from: 'inventory-service', to: ['order-service'] },
-  'inventory.released': { from: 'inventory-service', to: ['order-service'] },
-  'payment.succeeded': { from: 'payment-service', to: ['shipping-service', 'order-service'] },
-  'payment.failed': { from: 'payment-service', to: ['inventory-service', 'order-service'] },
-  'payment.refunded': { from: 'payment-service', to: ['inventory-service', 'order-service'] },
-  'shipping.scheduled': { from: 'shipping-service', to: ['order-service'] },
-  'shipping.failed': { from: 'shipping-service', to: ['payment-service', 'order-service'] },
-};
 
 interface OrderRow {
   id: string;
@@ -142,8 +130,10 @@ export async function checkInvariants(
     ).catch(() => -1);
     if (unsent !== 0) violations.push(`5: ${service} has unpublished outbox rows`);
   }
-  for (const [type, { from, to }] of Object.entries(SUBSCRIPTIONS)) {
-    for (const subscriber of to) {
+  // Who publishes each event and who must have applied it: the saga declaration.
+  for (const type of EVENT_TYPES) {
+    const from = saga[type].publisher;
+    for (const subscriber of subscribersOf(type)) {
       const missed = await waitFor(
         async () => {
           const { rows: left } = await stack.db.query<{ n: number }>(

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { newEnvelope } from '../../shared/contracts/envelope.js';
-import { EVENT_VERSION } from '../../shared/contracts/events.js';
-import { SAGA_SERVICES } from '../../shared/messaging/saga-services.js';
+import { newEvent } from '../../shared/contracts/events.js';
+import { SAGA_SERVICES } from '../../shared/contracts/saga.js';
 import { ADDRESS } from '../support/order-api.js';
 import type { ProcessName } from '../support/process-stack.js';
 import { waitForQueuesIdle } from '../support/servers.js';
@@ -28,7 +28,7 @@ const POISON = {
   unparseable: (i: number) => ({ queue: SAGA_SERVICES[i % SAGA_SERVICES.length], body: Buffer.from(`{"id": "poison-${i}", not json`) }),
   schema_invalid: (i: number) => ({
     queue: SAGA_SERVICES[i % SAGA_SERVICES.length],
-    body: newEnvelope('order.cancel_requested', EVENT_VERSION, { order_id: `not-a-uuid-${i}` }, { correlationId: `poison-${i}` }),
+    body: newEnvelope('order.cancel_requested', 1, { order_id: `not-a-uuid-${i}` }, { correlationId: `poison-${i}` }),
   }),
   // Valid by its schema, but its address holds a NUL character, which Postgres refuses in jsonb:
   // inventory-service's handler fails on every attempt, and the message is dead-lettered when they run out.
@@ -36,9 +36,8 @@ const POISON = {
     const orderId = crypto.randomUUID();
     return {
       queue: 'inventory-service' as const,
-      body: newEnvelope(
-        'order.created',
-        EVENT_VERSION,
+      body: newEvent(
+        'order.created', 
         {
           order_id: orderId,
           customer_id: 'cus_poison',

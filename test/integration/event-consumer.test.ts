@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newEnvelope } from '../../shared/contracts/envelope.js';
-import { EVENT_VERSION } from '../../shared/contracts/events.js';
+import { newEvent } from '../../shared/contracts/events.js';
 import { NonRetryableError } from '../../shared/errors/non-retryable-error.js';
 import { connectAmqp, type AmqpConnectionManager } from '../../shared/messaging/amqp-connection.js';
 import { DEAD_LETTER_HEADERS } from '../../shared/messaging/dead-letter-headers.js';
@@ -62,7 +61,7 @@ afterAll(async () => {
 });
 
 async function send(orderId: string) {
-  const event = newEnvelope('order.cancel_requested', EVENT_VERSION, { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
+  const event = newEvent('order.cancel_requested', { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
   await publisher.publish(event);
   return event;
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEnvelope } from '../../shared/contracts/envelope.js';
-import { EVENT_VERSION } from '../../shared/contracts/events.js';
+import { newEvent } from '../../shared/contracts/events.js';
 import { ADDRESS, OrderApi, ProviderLedger, orderBody } from '../support/order-api.js';
 import { TestStack } from '../support/test-stack.js';
 import { authHeader } from '../support/tokens.js';
@@ -63,8 +63,8 @@ describe('at-least-once delivery, exactly-once effects', () => {
       payment_source: 'tok_visa',
       shipping_address: ADDRESS,
     };
-    const first = newEnvelope('inventory.reserved', EVENT_VERSION, data, { correlationId: orderId });
-    const second = newEnvelope('inventory.reserved', EVENT_VERSION, data, { correlationId: orderId });
+    const first = newEvent('inventory.reserved', data, { correlationId: orderId });
+    const second = newEvent('inventory.reserved', data, { correlationId: orderId });
     await Promise.all([
       stack.broker.publish('inventory.reserved', first, { messageId: first.id }),
       stack.broker.publish('inventory.reserved', first, { messageId: first.id }),
@@ -83,12 +83,11 @@ describe('reordering', () => {
   it('when a cancellation overtakes order.created, then nothing is reserved and stock is untouched', async () => {
     const orderId = randomUUID();
     const before = await stack.stockOf('TSHIRT-BLUE-M');
-    const cancel = newEnvelope('order.cancel_requested', EVENT_VERSION, { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
+    const cancel = newEvent('order.cancel_requested', { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
     await stack.broker.publish('order.cancel_requested', cancel, { messageId: cancel.id });
     await waitFor(() => stack.handled('inventory-service', cancel.id), { what: 'the cancellation to be handled' });
-    const created = newEnvelope(
-      'order.created',
-      EVENT_VERSION,
+    const created = newEvent(
+      'order.created', 
       {
         order_id: orderId,
         customer_id: 'cus_reorder',
@@ -115,7 +114,7 @@ describe('reordering', () => {
 describe('poison messages', () => {
   it('when unparseable and schema-invalid messages arrive, then they are dead-lettered with a reason and good orders still complete', async () => {
     await stack.broker.publish('order.created', Buffer.from('{not json'), { messageId: 'garbage-1' });
-    const invalid = newEnvelope('order.created', EVENT_VERSION, { order_id: randomUUID(), items: 'none' }, { correlationId: randomUUID() });
+    const invalid = newEnvelope('order.created', 1, { order_id: randomUUID(), items: 'none' }, { correlationId: randomUUID() });
     await stack.broker.publish('order.created', invalid, { messageId: invalid.id });
 
     const letters = await waitFor(
@@ -166,7 +165,7 @@ async function deadLetters(query = ''): Promise<LetterView[]> {
 describe('dead-letter tooling', () => {
   it('when a dead letter is replayed after its cause is gone, then its service applies it and the replay is recorded', async () => {
     const orderId = randomUUID();
-    const cancel = newEnvelope('order.cancel_requested', EVENT_VERSION, { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
+    const cancel = newEvent('order.cancel_requested', { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
     // As if shipping had given up on it earlier: straight into its dead-letter queue.
     await stack.broker.sendToQueue(stack.broker.names.deadLetterQueue('shipping-service'), cancel, {
       messageId: cancel.id,
@@ -203,7 +202,7 @@ describe('dead-letter tooling', () => {
 
   it('when operators use the CLI, then it lists with filters, replays and purges', async () => {
     const orderId = randomUUID();
-    const cancel = newEnvelope('order.cancel_requested', EVENT_VERSION, { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
+    const cancel = newEvent('order.cancel_requested', { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
     await stack.broker.sendToQueue(stack.broker.names.deadLetterQueue('inventory-service'), cancel, {
       messageId: cancel.id,
       type: cancel.type,

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newEnvelope } from '../../shared/contracts/envelope.js';
-import { EVENT_VERSION } from '../../shared/contracts/events.js';
+import { newEvent } from '../../shared/contracts/events.js';
 import { createApp } from '../../services/order-service/entry-points/http/create-app.js';
 import { deadLettersRouter } from '../../services/order-service/entry-points/http/dead-letters-router.js';
 import { OPERATIONS } from '../../services/order-service/entry-points/http/openapi.js';
@@ -182,7 +181,7 @@ describe('answers match the document', () => {
     expect([again.status, again.headers.get('idempotent-replayed')]).toEqual([202, 'true']);
     expect((await call('post', '/orders/{id}/cancel', { id: orderId })).status).toBe(202);
 
-    const text = await deadLetter(newEnvelope('order.cancel_requested', EVENT_VERSION, { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId }));
+    const text = await deadLetter(newEvent('order.cancel_requested', { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId }));
     const binary = await deadLetter(Buffer.from([0xff, 0xfe, 0x00, 0x80]));
     const listed = await call('get', '/admin/dead-letters', { as: 'admin', query: '?service=shipping-service&reason=retries_exhausted&limit=10' });
     expect(listed.status).toBe(200);

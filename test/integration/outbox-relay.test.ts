@@ -1,11 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { newEnvelope, type EventEnvelope } from '../../shared/contracts/envelope.js';
+import type { EventEnvelope } from '../../shared/contracts/envelope.js';
+import { newEvent, type SagaEvent } from '../../shared/contracts/events.js';
 import { migrate } from '../../shared/db/migrate.js';
 import { OutboxRelay } from '../../shared/db/outbox-relay.js';
 import { createPool, type Pool } from '../../shared/db/pool.js';
-import { UnitOfWork } from '../../shared/db/unit-of-work.js';
+import { UnitOfWork, type Transaction } from '../../shared/db/unit-of-work.js';
 import { repoPath } from '../../shared/startup/repo-path.js';
 import { LogCapture } from '../support/log-capture.js';
 import { waitFor } from '../support/wait-for.js';
@@ -98,8 +99,15 @@ function startRelay(timing: { sweepIntervalMs?: number; sweepGraceMs?: number } 
   return relay;
 }
 
-function event(step: string): EventEnvelope {
-  return newEnvelope('ledger.noted', 1, { step }, { correlationId: randomUUID() });
+/** A saga event; `step` names it in the test (it travels as the order id's namesake, unread). */
+function event(_step: string): SagaEvent<'order.cancel_requested'> {
+  const orderId = randomUUID();
+  return newEvent('order.cancel_requested', { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
+}
+
+/** Emits `event` as built, keeping its id, so the test can follow it. */
+function emit(tx: Transaction, event: SagaEvent<'order.cancel_requested'>): void {
+  tx.emit(event.type, event.data, { id: event.id, correlationId: event.correlation_id, occurredAt: new Date(event.occurred_at) });
 }
 
 async function ledgerHas(id: string): Promise<boolean> {
@@ -140,8 +148,8 @@ describe('unit of work and the fast path', () => {
 
     await unitOfWork.run(async (tx) => {
       await tx.client.query('INSERT INTO ledger (id, note) VALUES ($1, $2)', [noteId, 'two events']);
-      await tx.emit(first);
-      await tx.emit(second);
+      emit(tx, first);
+      emit(tx, second);
     });
 
     await waitFor(async () => (await unpublishedCount([first.id, second.id])) === 0, { ...WAIT, what: 'both rows marked published' });
@@ -161,7 +169,7 @@ describe('unit of work and the fast path', () => {
 
     const run = unitOfWork.run(async (tx) => {
       await tx.client.query('INSERT INTO ledger (id, note) VALUES ($1, $2)', [noteId, 'rolled back']);
-      await tx.emit(emitted);
+      emit(tx, emitted);
       await tx.client.query('SELECT 1 / $1::int AS q', [0]);
     });
 
@@ -178,7 +186,7 @@ describe('unit of work and the fast path', () => {
 
     const run = unitOfWork.run(async (tx) => {
       await tx.client.query('INSERT INTO ledger (id, note) VALUES ($1, $2)', [noteId, 'aborted']);
-      await tx.emit(emitted);
+      emit(tx, emitted);
       await tx.client.query('SELECT 1 / $1::int AS q', [0]).catch(() => undefined);
     });
 
@@ -214,8 +222,8 @@ describe('unit of work and the fast path', () => {
 
     const run = unitOfWork.run(async (tx) => {
       await tx.client.query('INSERT INTO ledger (id, note) VALUES ($1, $2)', [noteId, 'never committed']);
-      await tx.emit(fresh);
-      await tx.emit({ ...earlier, data: { step: 'again' } });
+      emit(tx, fresh);
+      emit(tx, { ...earlier, data: { ...earlier.data, reason: 'deadline_exceeded' } });
     });
 
     await expect(run).rejects.toMatchObject({ code: '23505', constraint: 'outbox_pkey' });
@@ -225,7 +233,7 @@ describe('unit of work and the fast path', () => {
 
     // The failed commit left every connection usable: the next unit of work commits and publishes.
     const next = event('next');
-    await unitOfWork.run(async (tx) => tx.emit(next));
+    await unitOfWork.run(async (tx) => emit(tx, next));
     await waitFor(async () => (await unpublishedCount([next.id])) === 0, { ...WAIT, what: 'the next event marked published' });
     expect(publisher.confirmedIds()).toEqual([next.id]);
   });
@@ -237,7 +245,7 @@ describe('the sweep', () => {
     const emitted = event('retried by the sweep');
     publisher.failing = true;
 
-    await unitOfWork.run(async (tx) => tx.emit(emitted));
+    await unitOfWork.run(async (tx) => emit(tx, emitted));
 
     // The fast path's attempt, then at least two of the sweep's, all refused.
     await waitFor(async () => publisher.attemptsOf(emitted.id) >= 3, { ...WAIT, what: 'the sweep to retry the event' });
@@ -252,7 +260,7 @@ describe('the sweep', () => {
     const unitOfWork = new UnitOfWork(pool, startRelay({ sweepIntervalMs: 50, sweepGraceMs: NEVER_MS }));
     const young = event('young');
     publisher.failing = true;
-    await unitOfWork.run(async (tx) => tx.emit(young));
+    await unitOfWork.run(async (tx) => emit(tx, young));
     expect(publisher.attemptsOf(young.id)).toBe(1);
     publisher.failing = false;
 
@@ -281,8 +289,8 @@ describe('the fast path under load and at stop', () => {
       events.map(([first, second]) =>
         unitOfWork.run(async (tx) => {
           await tx.client.query('INSERT INTO ledger (id, note) VALUES ($1, $2)', [randomUUID(), 'concurrent']);
-          await tx.emit(first);
-          await tx.emit(second);
+          emit(tx, first);
+          emit(tx, second);
         }),
       ),
     );
@@ -309,7 +317,7 @@ describe('the fast path under load and at stop', () => {
     const events = Array.from({ length: 10 }, (_, i) => event(`in flight ${i}`));
     const ids = events.map((e) => e.id);
     publisher.hold();
-    await Promise.all(events.map((e) => unitOfWork.run(async (tx) => tx.emit(e))));
+    await Promise.all(events.map((e) => unitOfWork.run(async (tx) => emit(tx, e))));
 
     // A lock on one row holds the marking UPDATE back once the publishes are confirmed.
     const locker = new pg.Client({ connectionString: DATABASE_URL, options: `-c search_path=${schema}` });

@@ -1,8 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { newEnvelope } from '../../shared/contracts/envelope.js';
-import { EVENT_VERSION, type SagaEvent } from '../../shared/contracts/events.js';
+import { newEvent, type SagaEvent } from '../../shared/contracts/events.js';
 import { migrate, migrationDirs } from '../../shared/db/migrate.js';
 import { createPool, type Pool } from '../../shared/db/pool.js';
 import { UnitOfWork } from '../../shared/db/unit-of-work.js';
@@ -128,9 +127,8 @@ afterAll(async () => {
 });
 
 function reserved(orderId = randomUUID()): SagaEvent<'inventory.reserved'> {
-  return newEnvelope(
-    'inventory.reserved',
-    EVENT_VERSION,
+  return newEvent(
+    'inventory.reserved', 
     {
       order_id: orderId,
       customer_id: 'cus_h',
@@ -145,7 +143,7 @@ function reserved(orderId = randomUUID()): SagaEvent<'inventory.reserved'> {
 }
 
 function cancelOf(orderId: string) {
-  return newEnvelope('order.cancel_requested', EVENT_VERSION, { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
+  return newEvent('order.cancel_requested', { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
 }
 
 async function outbox(orderId: string): Promise<string[]> {
@@ -231,7 +229,7 @@ describe('payment-service handlers on Postgres', () => {
   it('when a cancellation arrives before any charge, then a later inventory.reserved charges nothing', async () => {
     const event = reserved();
     const orderId = event.data.order_id;
-    const cancel = newEnvelope('order.cancel_requested', EVENT_VERSION, { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
+    const cancel = newEvent('order.cancel_requested', { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
     await refundPayment(deps, orderId, 'cancelled', cancel);
     await chargePayment(deps, event);
     expect(provider.chargeCalls).toBe(0);
@@ -243,8 +241,8 @@ describe('payment-service handlers on Postgres', () => {
     const event = reserved();
     const orderId = event.data.order_id;
     await chargePayment(deps, event);
-    const failed = newEnvelope('shipping.failed', EVENT_VERSION, { order_id: orderId, reason: 'unserviceable_destination', message: 'x' }, { correlationId: orderId });
-    const cancel = newEnvelope('order.cancel_requested', EVENT_VERSION, { order_id: orderId, reason: 'deadline_exceeded' }, { correlationId: orderId });
+    const failed = newEvent('shipping.failed', { order_id: orderId, reason: 'unserviceable_destination', message: 'x' }, { correlationId: orderId });
+    const cancel = newEvent('order.cancel_requested', { order_id: orderId, reason: 'deadline_exceeded' }, { correlationId: orderId });
     await Promise.all([refundPayment(deps, orderId, 'shipping_failed', failed), refundPayment(deps, orderId, 'cancelled', cancel)]);
     expect(provider.refunds.size).toBe(1);
     expect(await outbox(orderId)).toEqual(['payment.succeeded', 'payment.refunded']);
@@ -254,10 +252,10 @@ describe('payment-service handlers on Postgres', () => {
     const event = reserved();
     const orderId = event.data.order_id;
     await chargePayment(deps, event);
-    const failed = newEnvelope('shipping.failed', EVENT_VERSION, { order_id: orderId, reason: 'unserviceable_destination', message: 'x' }, { correlationId: orderId });
+    const failed = newEvent('shipping.failed', { order_id: orderId, reason: 'unserviceable_destination', message: 'x' }, { correlationId: orderId });
     provider.loseNextRefundAnswer = true;
     await expect(refundPayment(deps, orderId, 'shipping_failed', failed)).rejects.toThrow(PaymentOutcomeUnknownError);
-    const cancel = newEnvelope('order.cancel_requested', EVENT_VERSION, { order_id: orderId, reason: 'deadline_exceeded' }, { correlationId: orderId });
+    const cancel = newEvent('order.cancel_requested', { order_id: orderId, reason: 'deadline_exceeded' }, { correlationId: orderId });
     await refundPayment(deps, orderId, 'cancelled', cancel);
     expect(provider.refunds.size).toBe(1);
     expect(await row(orderId)).toMatchObject({ status: 'refunded' });

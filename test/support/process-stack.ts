@@ -5,7 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { SAGA_SERVICES } from '../../shared/messaging/saga-services.js';
+import { SAGA_SERVICES } from '../../shared/contracts/saga.js';
 import { TestBroker } from './broker.js';
 import { waitFor } from './wait-for.js';
 

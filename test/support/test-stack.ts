@@ -11,11 +11,11 @@ import { startPaymentService } from '../../services/payment-service/app.js';
 import { loadPaymentConfig } from '../../services/payment-service/config.js';
 import { startShippingService } from '../../services/shipping-service/app.js';
 import { loadShippingConfig } from '../../services/shipping-service/config.js';
+import { SAGA_SERVICES, type SagaService } from '../../shared/contracts/saga.js';
 import { TestBroker } from './broker.js';
 import { LogCapture } from './log-capture.js';
 
-export const SAGA_SERVICES = ['order-service', 'inventory-service', 'payment-service', 'shipping-service'] as const;
-export type ServiceName = (typeof SAGA_SERVICES)[number] | 'payment-provider';
+export type ServiceName = SagaService | 'payment-provider';
 /** Owners of a Postgres schema: the services, and the dead-letter archive. */
 export type SchemaOwner = ServiceName | 'dead-letters';
 

@@ -1,5 +1,4 @@
-import { newEnvelope } from '../../../shared/contracts/envelope.js';
-import { EVENT_VERSION, type EventData, type SagaEvent } from '../../../shared/contracts/events.js';
+import { type EventData, type SagaEvent } from '../../../shared/contracts/events.js';
 import { findLocked } from '../../../shared/db/order-lock.js';
 import type { Transaction } from '../../../shared/db/unit-of-work.js';
 import { findReservation, insertReservation, setReservationStatus } from '../data-access/reservation-repository.js';
@@ -24,12 +23,5 @@ export async function releaseStock(tx: Transaction, event: ReleaseTrigger, reaso
   if (reservation.status !== 'reserved') return;
   await adjustStock(tx.client, reservation.items, 1);
   await setReservationStatus(tx.client, orderId, 'released', reason);
-  await tx.emit(
-    newEnvelope(
-      'inventory.released',
-      EVENT_VERSION,
-      { order_id: orderId, items: reservation.items, reason },
-      { correlationId: orderId, causationId: event.id },
-    ),
-  );
+  tx.emit('inventory.released', { order_id: orderId, items: reservation.items, reason }, { correlationId: orderId, causationId: event.id });
 }

@@ -1,5 +1,4 @@
-import { newEnvelope } from '../../../shared/contracts/envelope.js';
-import { EVENT_VERSION, type SagaEvent } from '../../../shared/contracts/events.js';
+import { type SagaEvent } from '../../../shared/contracts/events.js';
 import { findLocked } from '../../../shared/db/order-lock.js';
 import type { Transaction } from '../../../shared/db/unit-of-work.js';
 import { findReservation, insertReservation } from '../data-access/reservation-repository.js';
@@ -30,29 +29,20 @@ export async function reserveStock(tx: Transaction, event: SagaEvent<'order.crea
   if (short.length > 0) {
     const reason = unknown.length > 0 ? 'unknown_sku' : 'out_of_stock';
     await insertReservation(tx.client, { order_id: order.order_id, status: 'rejected', items: [], reason });
-    await tx.emit(
-      newEnvelope('inventory.rejected', EVENT_VERSION, { order_id: order.order_id, reason, skus: unknown.length ? unknown : short }, meta),
-    );
+    tx.emit('inventory.rejected', { order_id: order.order_id, reason, skus: unknown.length ? unknown : short }, meta);
     return;
   }
   await Promise.all([
     adjustStock(tx.client, lines, -1),
     insertReservation(tx.client, { order_id: order.order_id, status: 'reserved', items: lines }),
   ]);
-  await tx.emit(
-    newEnvelope(
-      'inventory.reserved',
-      EVENT_VERSION,
-      {
-        order_id: order.order_id,
-        customer_id: order.customer_id,
-        items: lines,
-        total: order.total,
-        currency: order.currency,
-        payment_source: order.payment_source,
-        shipping_address: order.shipping_address,
-      },
-      meta,
-    ),
-  );
+  tx.emit('inventory.reserved', {
+    order_id: order.order_id,
+    customer_id: order.customer_id,
+    items: lines,
+    total: order.total,
+    currency: order.currency,
+    payment_source: order.payment_source,
+    shipping_address: order.shipping_address,
+  }, meta);
 }

@@ -1,5 +1,3 @@
-import { newEnvelope } from '../../../shared/contracts/envelope.js';
-import { EVENT_VERSION } from '../../../shared/contracts/events.js';
 import type { Transaction, UnitOfWork } from '../../../shared/db/unit-of-work.js';
 import { appendHistory, cancelOverdueOrders, findOrder, setStatus } from '../data-access/order-repository.js';
 import { OrderNotCancellableError, OrderNotFoundError } from './order-errors.js';
@@ -40,7 +38,7 @@ export async function cancelOverdue(unitOfWork: UnitOfWork, batchSize = 100): Pr
 }
 
 async function requestCompensation(tx: Transaction, orderId: string, reason: 'customer_request' | 'deadline_exceeded') {
-  const event = newEnvelope('order.cancel_requested', EVENT_VERSION, { order_id: orderId, reason }, { correlationId: orderId });
+  const event = tx.emit('order.cancel_requested', { order_id: orderId, reason }, { correlationId: orderId });
   await appendHistory(tx.client, {
     order_id: orderId,
     event_id: event.id,
@@ -48,5 +46,4 @@ async function requestCompensation(tx: Transaction, orderId: string, reason: 'cu
     occurred_at: event.occurred_at,
     detail: { reason },
   });
-  await tx.emit(event);
 }

@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { ShippingAddress } from '../../../shared/contracts/common-schemas.js';
-import { newEnvelope } from '../../../shared/contracts/envelope.js';
-import { EVENT_VERSION } from '../../../shared/contracts/events.js';
 import { fromMinorUnits, normaliseAmount, toMinorUnits, type Currency } from '../../../shared/contracts/money.js';
 import type { UnitOfWork } from '../../../shared/db/unit-of-work.js';
 import { findKnownSkus, findPrices } from '../data-access/catalog-repository.js';
@@ -69,9 +67,8 @@ export async function placeOrder(
       }
       return { orderId: insert.existingId, created: false };
     }
-    const event = newEnvelope(
+    const event = tx.emit(
       'order.created',
-      EVENT_VERSION,
       {
         order_id: orderId,
         customer_id: command.customerId,
@@ -91,7 +88,6 @@ export async function placeOrder(
       occurred_at: event.occurred_at,
       detail,
     });
-    await tx.emit(event);
     return {
       orderId,
       created: true,

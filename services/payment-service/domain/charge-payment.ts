@@ -1,5 +1,4 @@
-import { newEnvelope } from '../../../shared/contracts/envelope.js';
-import { EVENT_VERSION, type EventData, type SagaEvent } from '../../../shared/contracts/events.js';
+import { type EventData, type SagaEvent } from '../../../shared/contracts/events.js';
 import { findLocked } from '../../../shared/db/order-lock.js';
 import { recordHandled } from '../../../shared/db/unit-of-work.js';
 import {
@@ -59,9 +58,7 @@ export async function chargePayment(deps: RefundDeps, event: SagaEvent<'inventor
     const meta = { correlationId: orderId, causationId: event.id };
     if (outcome.kind === 'failed') {
       await updatePayment(tx.client, orderId, { status: 'failed', failure_reason: outcome.reason });
-      await tx.emit(
-        newEnvelope('payment.failed', EVENT_VERSION, { order_id: orderId, reason: outcome.reason, message: outcome.message }, meta),
-      );
+      tx.emit('payment.failed', { order_id: orderId, reason: outcome.reason, message: outcome.message }, meta);
       return false;
     }
     if (row.cancel_requested) {
@@ -70,21 +67,14 @@ export async function chargePayment(deps: RefundDeps, event: SagaEvent<'inventor
       return true;
     }
     await updatePayment(tx.client, orderId, { status: 'charged', payment_id: outcome.payment.paymentId });
-    await tx.emit(
-      newEnvelope(
-        'payment.succeeded',
-        EVENT_VERSION,
-        {
-          order_id: orderId,
-          payment_id: outcome.payment.paymentId,
-          amount: outcome.payment.amount,
-          currency: order.currency,
-          shipping_address: order.shipping_address,
-          items: order.items,
-        },
-        meta,
-      ),
-    );
+    tx.emit('payment.succeeded', {
+      order_id: orderId,
+      payment_id: outcome.payment.paymentId,
+      amount: outcome.payment.amount,
+      currency: order.currency,
+      shipping_address: order.shipping_address,
+      items: order.items,
+    }, meta);
     return false;
   });
   if (!refundNow.duplicate && refundNow.result) await settleRefund(deps, orderId, 'cancelled', event);

@@ -1,5 +1,4 @@
-import { newEnvelope } from '../../../shared/contracts/envelope.js';
-import { EVENT_VERSION, type EventData } from '../../../shared/contracts/events.js';
+import { type EventData } from '../../../shared/contracts/events.js';
 import { findLocked } from '../../../shared/db/order-lock.js';
 import { recordHandled, type UnitOfWork } from '../../../shared/db/unit-of-work.js';
 import type { Logger } from '../../../shared/logging/logger.js';
@@ -93,21 +92,14 @@ export async function settleRefund(
     await recordHandled(tx.client, cause);
     if (row?.status !== 'refunding') return;
     await updatePayment(tx.client, orderId, { status: 'refunded', refund_id: refund.refundId });
-    await tx.emit(
-      newEnvelope(
-        'payment.refunded',
-        EVENT_VERSION,
-        {
-          order_id: orderId,
-          payment_id: paymentId,
-          refund_id: refund.refundId,
-          amount: refund.amount,
-          currency: refund.currency,
-          reason,
-        },
-        { correlationId: orderId, causationId: cause.id },
-      ),
-    );
+    tx.emit('payment.refunded', {
+      order_id: orderId,
+      payment_id: paymentId,
+      refund_id: refund.refundId,
+      amount: refund.amount,
+      currency: refund.currency,
+      reason,
+    }, { correlationId: orderId, causationId: cause.id });
   });
   deps.logger.info('payment refunded', { refund_id: refund.refundId, reason });
 }

@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { newEnvelope } from '../../../shared/contracts/envelope.js';
-import { EVENT_VERSION, type SagaEvent } from '../../../shared/contracts/events.js';
+import { type SagaEvent } from '../../../shared/contracts/events.js';
 import { findLocked } from '../../../shared/db/order-lock.js';
 import type { Transaction } from '../../../shared/db/unit-of-work.js';
 import { findShipment, insertShipment } from '../data-access/shipment-repository.js';
@@ -35,9 +34,7 @@ export async function scheduleShipment(
       destination_country: address.country,
       reason: 'unserviceable_destination',
     });
-    await tx.emit(
-      newEnvelope('shipping.failed', EVENT_VERSION, { order_id: orderId, reason: 'unserviceable_destination', message }, meta),
-    );
+    tx.emit('shipping.failed', { order_id: orderId, reason: 'unserviceable_destination', message }, meta);
     return;
   }
   const shipmentId = randomUUID();
@@ -51,12 +48,5 @@ export async function scheduleShipment(
     destination_country: address.country,
     reason: null,
   });
-  await tx.emit(
-    newEnvelope(
-      'shipping.scheduled',
-      EVENT_VERSION,
-      { order_id: orderId, shipment_id: shipmentId, carrier: policy.carrier, tracking_number: trackingNumber },
-      meta,
-    ),
-  );
+  tx.emit('shipping.scheduled', { order_id: orderId, shipment_id: shipmentId, carrier: policy.carrier, tracking_number: trackingNumber }, meta);
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { newEnvelope } from '../../../shared/contracts/envelope.js';
-import { EVENT_VERSION, type SagaEvent } from '../../../shared/contracts/events.js';
+import { newEvent, type SagaEvent } from '../../../shared/contracts/events.js';
 import { consumeTimeoutMs, CONSUMER_PREFETCH, PUBLISH_WINDOW } from '../ceilings/amqp-publish-consume.js';
 import { withTimeout } from '../with-timeout.js';
 
@@ -18,9 +17,8 @@ export interface MessagingRate {
  */
 export function orderCreatedEvent(): SagaEvent<'order.created'> {
   const orderId = randomUUID();
-  return newEnvelope(
-    'order.created',
-    EVENT_VERSION,
+  return newEvent(
+    'order.created', 
     {
       order_id: orderId,
       customer_id: 'bench',

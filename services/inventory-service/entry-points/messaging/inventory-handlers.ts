@@ -1,10 +1,10 @@
 import type { UnitOfWork } from '../../../../shared/db/unit-of-work.js';
-import type { HandlerMap } from '../../../../shared/messaging/event-consumer.js';
+import type { ServiceHandlers } from '../../../../shared/messaging/service-handlers.js';
 import { releaseStock } from '../../domain/release-stock.js';
 import { reserveStock } from '../../domain/reserve-stock.js';
 
 /** The events inventory-service reacts to; each is applied once (inbox) in one transaction. */
-export function inventoryHandlers(unitOfWork: UnitOfWork): HandlerMap {
+export function inventoryHandlers(unitOfWork: UnitOfWork): ServiceHandlers<'inventory-service'> {
   return {
     'order.created': async (event) => {
       await unitOfWork.runOnce(event, (tx) => reserveStock(tx, event));
