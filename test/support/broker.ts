@@ -89,6 +89,11 @@ export class TestBroker {
     return (await (await this.channel()).checkQueue(queue)).messageCount;
   }
 
+  /** Removes the binding of `queue` to the saga exchange for `routingKey`. */
+  async unbind(queue: string, routingKey: string): Promise<void> {
+    await (await this.channel()).unbindQueue(queue, this.names.exchange, routingKey);
+  }
+
   /** Deletes every queue and exchange of the namespace (services stopped first). */
   async deleteTopology(services: string[], retryLevels: number): Promise<void> {
     const names = this.names;

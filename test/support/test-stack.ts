@@ -51,14 +51,25 @@ export class TestStack {
     private readonly overrides: Record<string, string>,
   ) {}
 
-  static async start(overrides: Record<string, string> = {}): Promise<TestStack> {
+  /**
+   * @param overrides environment variables for every in-process service
+   * @param options.services which services to start now (others can be started later with
+   *   startService) @defaultValue all of them
+   */
+  static async start(
+    overrides: Record<string, string> = {},
+    options: { services?: readonly ServiceName[] } = {},
+  ): Promise<TestStack> {
     const namespace = EXTERNAL_STACK ? (env.NAMESPACE ?? '') : `t${randomBytes(4).toString('hex')}_`;
     const db = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
     db.on('error', () => undefined);
     const stack = new TestStack(namespace, db, await TestBroker.connect(AMQP_URL, namespace), overrides);
     if (!EXTERNAL_STACK) {
-      await stack.startService('payment-provider');
-      for (const service of SAGA_SERVICES) await stack.startService(service);
+      const wanted = new Set(options.services ?? ['payment-provider', ...SAGA_SERVICES]);
+      // The provider first: payment-service is configured with its address.
+      for (const service of ['payment-provider', ...SAGA_SERVICES] as const) {
+        if (wanted.has(service)) await stack.startService(service);
+      }
     }
     return stack;
   }
