@@ -1,4 +1,4 @@
-import { type EventData, type SagaEvent } from '../../../shared/contracts/events.js';
+import { type SagaEvent } from '../../../shared/contracts/events.js';
 import { findLocked } from '../../../shared/db/order-lock.js';
 import { recordHandled } from '../../../shared/db/unit-of-work.js';
 import {
@@ -6,81 +6,82 @@ import {
   isPaymentDeclinedError,
   isPaymentOutcomeUnknownError,
 } from '../data-access/payment-provider/payment-errors.js';
-import type { PaymentResponse } from '../data-access/payment-provider/payment-service.js';
 import { findPayment, insertPayment, updatePayment } from '../data-access/payment-repository.js';
 import { chargeKey } from './idempotency-keys.js';
+import { nextPaymentStep, type ChargeOutcome } from './payment-status.js';
 import { settleRefund, type RefundDeps } from './refund-payment.js';
-
-type Outcome =
-  | { kind: 'succeeded'; payment: PaymentResponse }
-  | { kind: 'failed'; reason: EventData<'payment.failed'>['reason']; message: string };
 
 /**
  * inventory.reserved → charge the order's total. Like the refund, three steps around the provider
  * call: (1) mark the row 'charging' (or find the order already settled or cancelled); (2) charge
  * with the order's charge key; (3) record the outcome and emit payment.succeeded or payment.failed,
  * with the event's id in the inbox. An unknown outcome (timeout, 5xx) is settled by looking the
- * payment up at the provider, never by charging again under a new key.
+ * payment up at the provider, never by charging again under a new key. Each step's decision is
+ * {@link nextPaymentStep}'s.
  */
 export async function chargePayment(deps: RefundDeps, event: SagaEvent<'inventory.reserved'>): Promise<void> {
   const order = event.data;
   const orderId = order.order_id;
-  const next = await deps.unitOfWork.run(async ({ client }) => {
+  const next = await deps.unitOfWork.run(async ({ client }): Promise<'charge' | 'refund' | 'done'> => {
     const row = await findLocked(client, orderId, findPayment);
-    if (!row) {
-      await insertPayment(client, {
-        order_id: orderId,
-        status: 'charging',
-        customer_id: order.customer_id,
-        amount: order.total,
-        currency: order.currency,
-      });
-      return 'charge';
+    const step = nextPaymentStep(row, { kind: 'charge' });
+    switch (step.kind) {
+      case 'start_charge':
+        await insertPayment(client, {
+          order_id: orderId,
+          status: 'charging',
+          customer_id: order.customer_id,
+          amount: order.total,
+          currency: order.currency,
+        });
+        return 'charge';
+      case 'charge':
+        return 'charge';
+      case 'refund':
+        return 'refund';
+      case 'record_handled':
+        await recordHandled(client, event);
+        return 'done';
     }
-    if (row.status === 'charging') return 'charge';
-    if (row.status === 'charged' && row.cancel_requested) return 'refund';
-    if (row.status === 'refunding') return 'refund';
-    await recordHandled(client, event);
-    return 'done';
   });
   if (next === 'refund') return settleRefund(deps, orderId, 'cancelled', event);
   if (next === 'done') return;
 
   const outcome = await charge(deps, event);
-  const refundNow = await deps.unitOfWork.runOnce(event, async (tx) => {
+  const refundNow = await deps.unitOfWork.runOnce(event, async (tx): Promise<boolean> => {
     const row = await findLocked(tx.client, orderId, findPayment);
-    if (row?.status === 'cancelled' && outcome.kind === 'succeeded') {
-      // Cancelled and closed while this charge was in flight, and the charge landed: give it back.
-      await updatePayment(tx.client, orderId, { status: 'refunding', payment_id: outcome.payment.paymentId });
-      return true;
-    }
-    if (row?.status !== 'charging') return false;
+    const step = nextPaymentStep(row, { kind: 'charge_outcome', outcome });
     const meta = { correlationId: orderId, causationId: event.id };
-    if (outcome.kind === 'failed') {
-      await updatePayment(tx.client, orderId, { status: 'failed', failure_reason: outcome.reason });
-      tx.emit('payment.failed', { order_id: orderId, reason: outcome.reason, message: outcome.message }, meta);
-      return false;
+    switch (step.kind) {
+      case 'refund_charge':
+        await updatePayment(tx.client, orderId, { status: 'refunding', payment_id: step.paymentId });
+        return true;
+      case 'record_handled':
+        // runOnce has put the event in the inbox already.
+        return false;
+      case 'record_charge_failed': {
+        const { reason, message } = step.outcome;
+        await updatePayment(tx.client, orderId, { status: 'failed', failure_reason: reason });
+        tx.emit('payment.failed', { order_id: orderId, reason, message }, meta);
+        return false;
+      }
+      case 'record_charged':
+        await updatePayment(tx.client, orderId, { status: 'charged', payment_id: step.outcome.paymentId });
+        tx.emit('payment.succeeded', {
+          order_id: orderId,
+          payment_id: step.outcome.paymentId,
+          amount: step.outcome.amount,
+          currency: order.currency,
+          shipping_address: order.shipping_address,
+          items: order.items,
+        }, meta);
+        return false;
     }
-    if (row.cancel_requested) {
-      // Cancelled while the charge was in flight: refund instead of moving the saga forward.
-      await updatePayment(tx.client, orderId, { status: 'refunding', payment_id: outcome.payment.paymentId });
-      return true;
-    }
-    await updatePayment(tx.client, orderId, { status: 'charged', payment_id: outcome.payment.paymentId });
-    tx.emit('payment.succeeded', {
-      order_id: orderId,
-      payment_id: outcome.payment.paymentId,
-      amount: outcome.payment.amount,
-      currency: order.currency,
-      shipping_address: order.shipping_address,
-      items: order.items,
-    }, meta);
-    return false;
   });
   if (!refundNow.duplicate && refundNow.result) await settleRefund(deps, orderId, 'cancelled', event);
 }
 
-async function charge(deps: RefundDeps, event: SagaEvent<'inventory.reserved'>): Promise<Outcome> {
+async function charge(deps: RefundDeps, event: SagaEvent<'inventory.reserved'>): Promise<ChargeOutcome> {
   const order = event.data;
   try {
     const payment = await deps.payments.processPayment(
@@ -94,7 +95,7 @@ async function charge(deps: RefundDeps, event: SagaEvent<'inventory.reserved'>):
       },
       { idempotencyKey: chargeKey(order.order_id) },
     );
-    return { kind: 'succeeded', payment };
+    return { kind: 'succeeded', paymentId: payment.paymentId, amount: payment.amount };
   } catch (error) {
     if (isPaymentDeclinedError(error)) {
       const reason = error.declineCode === 'insufficient_funds' ? 'insufficient_funds' : 'card_declined';
@@ -107,6 +108,6 @@ async function charge(deps: RefundDeps, event: SagaEvent<'inventory.reserved'>):
     // Not found: the charge did not happen (yet). Throwing retries the whole step later with the
     // same key, which the provider answers from its idempotency record if the charge lands late.
     if (!found) throw error;
-    return { kind: 'succeeded', payment: found };
+    return { kind: 'succeeded', paymentId: found.paymentId, amount: found.amount };
   }
 }
