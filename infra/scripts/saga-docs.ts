@@ -51,13 +51,13 @@ export function renderDiagram(): string {
   return lines.join('\n');
 }
 
-const blockPattern = (name: string) => new RegExp(`(<!-- saga:${name} -->\\n)[\\s\\S]*?(\\n<!-- /saga:${name} -->)`, 'g');
+const blockPattern = (name: string) => new RegExp(`(<!-- saga:${name} -->)[\\s\\S]*?(<!-- /saga:${name} -->)`, 'g');
 
 /** `text` with every generated block it holds rendered afresh. */
 export function withGeneratedBlocks(text: string): string {
   let out = text;
   for (const [name, render] of Object.entries(GENERATED_BLOCKS)) {
-    out = out.replace(blockPattern(name), (_all, open: string, close: string) => `${open}${render()}${close}`);
+    out = out.replace(blockPattern(name), (_all, open: string, close: string) => `${open}\n${render()}\n${close}`);
   }
   return out;
 }
