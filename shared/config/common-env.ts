@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { AMQP_URL_PATTERN } from './amqp-urls.js';
 
 /**
  * Environment variables every service reads. Services spread these into their own schema.
@@ -7,7 +8,8 @@ import { Type } from '@sinclair/typebox';
  */
 export const commonEnv = {
   NAMESPACE: Type.String({ default: '', pattern: '^[a-z0-9_]*$', maxLength: 30 }),
-  AMQP_URL: Type.String({ default: 'amqp://guest:guest@127.0.0.1:5672' }),
+  /** One broker, or the nodes of a cluster as a comma-separated list (connects to any live one). */
+  AMQP_URL: Type.String({ default: 'amqp://guest:guest@127.0.0.1:5672', pattern: AMQP_URL_PATTERN }),
   DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:5432/postgres' }),
   LOG_LEVEL: Type.Union(
     [Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug')],

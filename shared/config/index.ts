@@ -1,2 +1,3 @@
 export * from './load-env.js';
 export * from './common-env.js';
+export * from './amqp-urls.js';

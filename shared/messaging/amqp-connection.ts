@@ -1,11 +1,16 @@
 import amqp, { type AmqpConnectionManager } from 'amqp-connection-manager';
+import { amqpNodeLabel, parseAmqpUrls } from '../config/amqp-urls.js';
 import type { Logger } from '../logging/logger.js';
 import { assertReachable } from '../startup/check-dependencies.js';
 
 export type { AmqpConnectionManager };
 
 export interface AmqpConnectionOptions {
-  url: string;
+  /**
+   * The broker: one URL, or the nodes of a cluster (a comma-separated list, as `AMQP_URL` takes it,
+   * or an array). Nodes are tried in the order given.
+   */
+  url: string | readonly string[];
   /** Shown in the broker's connection list. */
   name: string;
   logger: Logger;
@@ -13,22 +18,29 @@ export interface AmqpConnectionOptions {
   connectTimeoutMs?: number;
 }
 
+/** The node a connection event names, as `host:port` (the URL itself holds the password). */
+const nodeOf = (url: unknown): string => (typeof url === 'string' ? amqpNodeLabel(url) : 'unknown');
+
 /**
  * Connects to RabbitMQ through amqp-connection-manager, which reconnects after a broker restart or
  * a dropped connection and re-runs every channel's setup (topology, prefetch, consumers).
+ * With several nodes it connects to the first that answers; each further attempt, after a failure or
+ * a dropped connection, goes to the next node of the list (round robin, amqp-connection-manager's
+ * own rotation over the URL array), so a dead node is left for a live one within about a second.
  * Nagle is switched off (`noDelay`): with it on, one hop measured 44 ms instead of 0.5 ms here.
  */
 export async function connectAmqp(options: AmqpConnectionOptions): Promise<AmqpConnectionManager> {
-  await assertReachable('RabbitMQ', options.url);
-  const connection = amqp.connect([options.url], {
+  const urls = parseAmqpUrls(options.url);
+  await assertReachable('RabbitMQ', urls);
+  const connection = amqp.connect(urls, {
     heartbeatIntervalInSeconds: 10,
     reconnectTimeInSeconds: 1,
     connectionOptions: { noDelay: true, clientProperties: { connection_name: options.name } },
   });
   const log = options.logger;
-  connection.on('connect', () => log.info('amqp connected'));
+  connection.on('connect', ({ url }) => log.info('amqp connected', { node: nodeOf(url) }));
   connection.on('disconnect', ({ err }) => log.warn('amqp disconnected; reconnecting', { error: err }));
-  connection.on('connectFailed', ({ err }) => log.warn('amqp connect failed; retrying', { error: err }));
+  connection.on('connectFailed', ({ err, url }) => log.warn('amqp connect failed; retrying', { node: nodeOf(url), error: err }));
   connection.on('blocked', ({ reason }) => log.warn('amqp connection blocked by the broker', { reason }));
   connection.on('unblocked', () => log.info('amqp connection unblocked'));
   await connection.connect({ timeout: options.connectTimeoutMs ?? 10_000 });

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { splitUrlList } from '../config/amqp-urls.js';
 import { DependencyUnavailableError } from '../errors/dependency-unavailable-error.js';
 
 export const START_HINTS = {
@@ -12,21 +13,26 @@ export type Dependency = keyof typeof START_HINTS;
 
 const DEFAULT_PORTS: Record<string, number> = { 'amqp:': 5672, 'amqps:': 5671, 'postgres:': 5432, 'postgresql:': 5432, 'redis:': 6379 };
 
-/**
- * Checks that a backing server accepts TCP connections before a service wires itself to it, so
- * that a server that is down gives one clear line instead of a client library's retry loop or
- * stack trace.
- */
-export async function assertReachable(dependency: Dependency, url: string, timeoutMs = 3_000): Promise<void> {
+interface Target {
+  host: string;
+  port: number;
+  /** `host:port`: what messages name, never the credentials. */
+  label: string;
+}
+
+function targetOf(url: string): Target {
   const parsed = new URL(url);
   const host = parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
   const port = Number(parsed.port) || DEFAULT_PORTS[parsed.protocol] || 0;
-  const target = `${host}:${port}`;
-  await new Promise<void>((resolve, reject) => {
-    const socket = net.connect({ host, port });
+  return { host, port, label: `${host}:${port}` };
+}
+
+function probe(target: Target, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const socket = net.connect({ host: target.host, port: target.port });
     const fail = (cause: unknown) => {
       socket.destroy();
-      reject(new DependencyUnavailableError(dependency, START_HINTS[dependency], { cause, context: { target } }));
+      reject(cause);
     };
     socket.setTimeout(timeoutMs, () => fail(new Error('connect timeout')));
     socket.once('error', fail);
@@ -35,4 +41,27 @@ export async function assertReachable(dependency: Dependency, url: string, timeo
       resolve();
     });
   });
+}
+
+/**
+ * Checks that a backing server accepts TCP connections before a service wires itself to it, so
+ * that a server that is down gives one clear line instead of a client library's retry loop or
+ * stack trace. `url` may list several nodes (a RabbitMQ cluster: a comma-separated list, or an
+ * array): one that answers is enough, and when none does the error names them all.
+ */
+export async function assertReachable(dependency: Dependency, url: string | readonly string[], timeoutMs = 3_000): Promise<void> {
+  const urls = typeof url === 'string' ? splitUrlList(url) : url;
+  const targets = urls.map(targetOf);
+  const unreachable = (cause: unknown) =>
+    new DependencyUnavailableError(dependency, START_HINTS[dependency], {
+      cause,
+      context: { target: targets.map((t) => t.label).join(', ') || '(no address given)' },
+    });
+  if (targets.length === 0) throw unreachable(new Error('no address given'));
+  try {
+    await Promise.any(targets.map((target) => probe(target, timeoutMs)));
+  } catch (error) {
+    // Promise.any rejects with every node's failure; one node keeps its own error as the cause.
+    throw unreachable(error instanceof AggregateError && targets.length === 1 ? error.errors[0] : error);
+  }
 }
