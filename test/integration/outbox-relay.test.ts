@@ -5,6 +5,7 @@ import type { EventEnvelope } from '../../shared/contracts/envelope.js';
 import { newEvent, type SagaEvent } from '../../shared/contracts/events.js';
 import { migrate } from '../../shared/db/migrate.js';
 import { OutboxRelay } from '../../shared/db/outbox-relay.js';
+import { UnroutableEventError } from '../../shared/messaging/unroutable-event-error.js';
 import { createPool, type Pool } from '../../shared/db/pool.js';
 import { UnitOfWork, type Transaction } from '../../shared/db/unit-of-work.js';
 import { repoPath } from '../../shared/startup/repo-path.js';
@@ -13,7 +14,8 @@ import { waitFor } from '../support/wait-for.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const schema = `h${randomBytes(4).toString('hex')}_outbox`;
-const logger = new LogCapture().loggerFor('order-service');
+const logs = new LogCapture();
+const logger = logs.loggerFor('order-service');
 /** Long enough that a relay's sweep never runs or never takes a row within a test. */
 const NEVER_MS = 10 * 60_000;
 const WAIT = { timeoutMs: 5_000 };
@@ -27,12 +29,17 @@ class FakePublisher {
   readonly confirmed: EventEnvelope[] = [];
   /** While set, publishes are rejected. */
   failing = false;
+  /** Ids the broker returns as unroutable (no queue bound), until removed. */
+  readonly unroutable = new Set<string>();
   private held: Promise<void> | undefined;
   private releaseHeld: (() => void) | undefined;
 
   async publish(envelope: EventEnvelope): Promise<void> {
     this.attempts.push(envelope);
     if (this.failing) throw new Error('broker unavailable');
+    if (this.unroutable.has(envelope.id)) {
+      throw new UnroutableEventError('returned', { context: { routing_key: envelope.type, event_id: envelope.id } });
+    }
     if (this.held) await this.held;
     this.confirmed.push(envelope);
   }
@@ -254,6 +261,24 @@ describe('the sweep', () => {
     publisher.failing = false;
     await waitFor(async () => (await unpublishedCount([emitted.id])) === 0, { ...WAIT, what: 'the sweep to mark the row' });
     expect(publisher.confirmedIds()).toEqual([emitted.id]);
+  });
+
+  it('when one event of a sweep\'s batch comes back unroutable, then only the others are marked, an error names its routing key, and a later pass sends it once it routes', async () => {
+    startRelay({ sweepIntervalMs: 50, sweepGraceMs: 100 });
+    const [routed, returned] = [event('routed'), event('returned')];
+    publisher.unroutable.add(returned.id);
+    await insertStaleRow(routed);
+    await insertStaleRow(returned);
+
+    await waitFor(async () => (await unpublishedCount([routed.id])) === 0, { ...WAIT, what: 'the routed event marked' });
+    await waitFor(async () => publisher.attemptsOf(returned.id) >= 2, { ...WAIT, what: 'the returned event tried again' });
+    expect(await unpublishedCount([returned.id])).toBe(1);
+    const errors = logs.lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.level === 'error');
+    expect(errors).toContainEqual(expect.objectContaining({ routing_key: 'order.cancel_requested', event_id: returned.id }));
+
+    publisher.unroutable.delete(returned.id);
+    await waitFor(async () => (await unpublishedCount([returned.id])) === 0, { ...WAIT, what: 'the returned event marked once it routes' });
+    expect(publisher.confirmedIds().sort()).toEqual([routed.id, returned.id].sort());
   });
 
   it('when an unpublished row is younger than the grace period, then the sweep leaves it alone over several passes while it takes older rows', async () => {
