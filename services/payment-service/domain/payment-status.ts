@@ -102,7 +102,7 @@ const decide: Deciders = {
     if (!row) return { kind: 'start_charge' };
     if (row.status === 'charging') return { kind: 'charge' };
     if (row.status === 'refunding' || (row.status === 'charged' && row.cancel_requested)) return { kind: 'refund' };
-    // Settled already (charged, failed, refunded) or cancelled before the charge: a tombstone.
+    // Settled already (charged, failed, refunded), or cancelled: a late charge must not happen.
     return { kind: 'record_handled' };
   },
 
