@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 /**
- * The envelope every event travels in (DESIGN.md, wire contract). `id` is the dedup key;
+ * The envelope every event travels in (docs/architecture.md, wire contract). `id` is the dedup key;
  * `correlation_id` is the order id; `causation_id` is the id of the event that caused this one.
  */
 export const EventEnvelope = Type.Object(

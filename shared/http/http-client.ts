@@ -43,7 +43,9 @@ export interface GetOptions extends RequestOptions {
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /**
- * JSON-over-HTTP client: a port of the Python `HTTPClient` (seeds/003) on axios.
+ * JSON-over-HTTP client on axios, ported from the payment adapter's Python design (an async
+ * `HTTPClient` on httpx with tenacity retries, used by a `StripePaymentService` adapter behind a
+ * `CircuitBreaker`); the mock provider speaks that client's contract.
  *
  * - URLs join as the Python does: `base_url.rstrip('/') + '/' + path.lstrip('/')`.
  * - Headers: `Authorization: Bearer <apiKey>`, `Content-Type` and `Accept: application/json`.

@@ -43,7 +43,8 @@ export const defaultIsFailure = (error: unknown): boolean => !isNonRetryableErro
 type Action = (fn: (signal?: AbortSignal) => Promise<unknown>, signal: AbortSignal | undefined) => Promise<unknown>;
 
 /**
- * Port of the Python `CircuitBreaker` (seeds/003) on opossum 9. Parameter mapping:
+ * Port, on opossum 9, of the `CircuitBreaker` of the payment adapter's Python design (an asyncio
+ * class with CLOSED/OPEN/HALF_OPEN states guarding the provider calls). Parameter mapping:
  *
  * - `failure_threshold` → `failureThreshold`, counted here as consecutive counted failures;
  *   reaching it calls opossum's `open()`. opossum's own trip is switched off

@@ -2,7 +2,7 @@
  * Retry with exponential backoff and jitter, always bounded: the number of attempts, each wait,
  * and any server-requested wait are capped.
  *
- * Mapping from the Python `HTTPClient` (seeds/003), which used tenacity
+ * Mapping from the payment adapter's Python design, whose `HTTPClient` retried with tenacity
  * `stop_after_attempt(3)` and `wait_exponential(multiplier=1, min=4, max=10)` (seconds):
  * - `stop_after_attempt(3)` → `maxAttempts: 3` (the first attempt included, as in tenacity).
  * - tenacity waits `clamp(1 s × 2^(n-1), 4 s, 10 s)` after attempt n, i.e. 4 s, 4 s, 4 s, 8 s, 10 s…

@@ -1,41 +1,27 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPaymentProvider } from '../../services/payment-provider/app.js';
 import { loadPaymentProviderConfig } from '../../services/payment-provider/config.js';
+import { repoPath } from '../../shared/startup/repo-path.js';
 import type { RunningService } from '../../shared/startup/running-service.js';
 
 /**
- * Interop: the design's Python `HTTPClient` + `StripePaymentService` (sections 1 and 2 of the
- * 003_ seed), byte for byte unchanged, charge through the mock provider. The driver only supplies
- * what the seed leaves undefined (`PaymentProcessingError`) before exec'ing the extracted source.
+ * Interop: the payment adapter's Python client (`HTTPClient` + `StripePaymentService`, kept unchanged
+ * in test/fixtures/python/payment_adapter.py) charges through the mock provider. The driver only
+ * supplies what that module leaves to its caller (`PaymentProcessingError`) before exec'ing it.
  */
 const run = promisify(execFile);
 const PYTHON = '/usr/bin/python3';
 const APT = 'apt-get update && apt-get install -y python3-httpx python3-tenacity';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const API_KEY = 'sk_test_local_provider_key';
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const seeds = path.resolve(repoRoot, '..', 'shared', 'seeds');
-
-/** The first two ```python blocks of the 003_ seed, verbatim. */
-function pythonAdapterSource(): string {
-  const file = readdirSync(seeds).find((name) => name.startsWith('003_'));
-  if (!file) throw new Error(`no 003_* seed in ${seeds}`);
-  const blocks = [...readFileSync(path.join(seeds, file), 'utf8').matchAll(/```python\r?\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
-  if (blocks.length < 2) throw new Error(`${file} has fewer than two python code blocks`);
-  const [first, second] = blocks as [string, string];
-  if (!first.includes('class HTTPClient') || !second.includes('class StripePaymentService')) {
-    throw new Error(`${file}: sections 1 and 2 no longer hold HTTPClient and StripePaymentService`);
-  }
-  return `${first}\n${second}`;
-}
+const ADAPTER = repoPath('test/fixtures/python/payment_adapter.py');
 
 const DRIVER = `
 import asyncio, json, sys
@@ -44,7 +30,7 @@ from decimal import Decimal
 class PaymentProcessingError(Exception):
     pass
 
-namespace = {"__name__": "seed_adapter", "PaymentProcessingError": PaymentProcessingError}
+namespace = {"__name__": "payment_adapter", "PaymentProcessingError": PaymentProcessingError}
 with open(sys.argv[1], encoding="utf-8") as source:
     exec(compile(source.read(), sys.argv[1], "exec"), namespace)
 
@@ -74,7 +60,7 @@ const db = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
 db.on('error', () => undefined);
 
 let depsChecked: Promise<void> | undefined;
-/** Fails (clearly) when Debian's python3 lacks the seed's imports. */
+/** Fails (clearly) when Debian's python3 lacks the adapter's imports. */
 function requirePythonDeps(): Promise<void> {
   depsChecked ??= run(PYTHON, ['-c', 'import httpx, tenacity'], { timeout: 20_000 }).then(
     () => undefined,
@@ -92,7 +78,7 @@ beforeAll(async () => {
     loadPaymentProviderConfig({ NAMESPACE: namespace, PORT: '0', DATABASE_URL, FAULT_INJECTION_ENABLED: 'true', LOG_LEVEL: 'warn' }),
   );
   dir = mkdtempSync(path.join(tmpdir(), 'py-interop-'));
-  writeFileSync(path.join(dir, 'seed_adapter.py'), pythonAdapterSource());
+  writeFileSync(path.join(dir, 'payment_adapter.py'), readFileSync(ADAPTER, 'utf8'));
   writeFileSync(path.join(dir, 'driver.py'), DRIVER);
 });
 
@@ -107,7 +93,7 @@ async function drive(token: string, customer: string): Promise<Record<string, st
   await requirePythonDeps();
   const { stdout, stderr } = await run(
     PYTHON,
-    [path.join(dir, 'driver.py'), path.join(dir, 'seed_adapter.py'), service.url, API_KEY, token, customer],
+    [path.join(dir, 'driver.py'), path.join(dir, 'payment_adapter.py'), service.url, API_KEY, token, customer],
     { timeout: 55_000 },
   );
   const line = stdout.trim().split('\n').at(-1);
@@ -115,7 +101,7 @@ async function drive(token: string, customer: string): Promise<Record<string, st
   return JSON.parse(line) as Record<string, string>;
 }
 
-describe('the seed Python HTTPClient + StripePaymentService, unchanged', () => {
+describe('the Python HTTPClient + StripePaymentService, unchanged', () => {
   it('when /usr/bin/python3 is checked, then it can import httpx and tenacity', async () => {
     await requirePythonDeps();
   });
@@ -143,7 +129,7 @@ describe('the seed Python HTTPClient + StripePaymentService, unchanged', () => {
     const result = await drive('tok_chargeDeclined', customer);
     expect(result.exception).toBe('PaymentProcessingError');
     expect(result.message).toContain('402');
-    // The seed's client sends no Idempotency-Key and retries every HTTPStatusError, so each of its
+    // The Python client sends no Idempotency-Key and retries every HTTPStatusError, so each of its
     // attempts is a separate declined charge in the ledger.
     const { rows } = await db.query<{ status: string; failure_code: string }>(
       `SELECT status, failure_code FROM "${schema}".payments WHERE customer = $1`,

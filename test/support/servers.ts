@@ -5,7 +5,8 @@ import { waitFor } from './wait-for.js';
 
 /**
  * The machine's own RabbitMQ, Redis and PostgreSQL, acted on by the fault tests. Whatever a test
- * stops it starts again, with the commands the servers were first started with (DESIGN.md).
+ * stops it starts again, with the commands the servers were first started with (the same ones
+ * .ci/run uses: `rabbitmq-server -detached`, `redis-server --daemonize yes …`).
  */
 const run = promisify(execFile);
 const command = (file: string, ...args: string[]) => run(file, args, { timeout: 60_000 });
@@ -17,7 +18,7 @@ async function brokerAnswers(): Promise<boolean> {
     await rabbitmqctl('-q', 'await_startup');
     return true;
   } catch {
-    return false; // must be retried right after a start (DESIGN.md)
+    return false; // right after `rabbitmq-server -detached`, await_startup fails until the node is up: retried
   }
 }
 

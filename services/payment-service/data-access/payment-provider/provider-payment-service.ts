@@ -42,8 +42,8 @@ const checkList = compileValidator(ProviderList);
 const ORDER_PAGE_SIZE = 100;
 
 /**
- * Port of the Python `StripePaymentService` (seeds/003): the provider's HTTP API behind the
- * {@link PaymentService} port, each call made through the circuit breaker.
+ * Port of the `StripePaymentService` of the payment adapter's Python design: the provider's HTTP
+ * API behind the {@link PaymentService} port, each call made through the circuit breaker.
  *
  * Deliberate differences from the Python, which retried every POST and wrapped every failure in
  * one `PaymentProcessingError`:
