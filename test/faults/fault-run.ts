@@ -1,7 +1,8 @@
-import { afterAll, beforeAll } from 'vitest';
-import { ProcessStack } from '../support/process-stack.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { ProcessStack, type ProcessStackOptions } from '../support/process-stack.js';
 import { waitFor } from '../support/wait-for.js';
 import { checkInvariants, type InvariantReport } from './invariants.js';
+import { noteKeptRun } from './kept-run.js';
 import { emptyLoadResult, runLoad, type LoadResult, type PlacedOrder } from './load-generator.js';
 import { report } from './scenario-report.js';
 
@@ -31,22 +32,37 @@ export class FaultRun {
   poisoned = 0;
 
   private started: ProcessStack | undefined;
+  /** The file's failed tests and the scenarios that found violations: any keeps the stack for a post-mortem. */
+  private readonly failures: string[] = [];
 
   private constructor() {}
 
   /**
    * The fault run of one test file: its process stack (every service its own OS process, `env`
    * added to theirs) starts before the file's tests and stops after them, once `restore` has
-   * brought back any server a test may have left stopped.
+   * brought back any server a test may have left stopped. If a test failed or a scenario found
+   * violations, the stopped stack's namespace and logs are kept, and where they are is printed.
    */
-  static forFile(env: Record<string, string> = {}, options: { restore?: () => Promise<unknown> } = {}): FaultRun {
+  static forFile(
+    env: Record<string, string> = {},
+    options: {
+      restore?: () => Promise<unknown>;
+      /** The stack's options, read when it starts (after the hooks registered before this call, e.g. a cluster's start). */
+      stack?: () => ProcessStackOptions;
+    } = {},
+  ): FaultRun {
     const run = new FaultRun();
     beforeAll(async () => {
-      run.started = await ProcessStack.start(env);
+      run.started = await ProcessStack.start(env, options.stack?.());
+    });
+    afterEach(({ task }) => {
+      if (task.result?.state === 'fail') run.failures.push(`test "${task.name}"`);
     });
     afterAll(async () => {
       await options.restore?.();
-      await run.started?.stop();
+      const keep = run.failures.length > 0;
+      await run.started?.stop({ keep });
+      if (keep && run.started) console.warn(noteKeptRun(run.started, run.failures));
     });
     return run;
   }
@@ -105,6 +121,7 @@ export class FaultRun {
       ...options.extra,
     };
     report(name, figures);
+    if (figures.violations.length > 0) this.failures.push(`scenario ${name}: ${figures.violations.join(' | ')}`);
     return figures;
   }
 }

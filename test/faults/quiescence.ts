@@ -42,9 +42,10 @@ function inFlightQuery(target: InvariantTarget): string {
 
 /**
  * Waits, within `timeoutMs`, until the system is quiescent: every outbox row published and every
- * subscriber has applied every event it subscribes to (DESIGN.md invariant 5). Only then do the
- * end states of different services agree: order-service and inventory react to the same event
- * independently, so an order can show `cancelled` before inventory has released its stock.
+ * subscriber has applied every event it subscribes to (invariant 5 in docs/architecture.md). Only
+ * then do the end states of different services agree: order-service and inventory react to the
+ * same event independently, so an order can show `cancelled` before inventory has released its
+ * stock.
  */
 export async function waitForQuiescence(target: InvariantTarget, options: { timeoutMs?: number } = {}): Promise<Quiescence> {
   const started = Date.now();
@@ -58,16 +59,17 @@ export async function waitForQuiescence(target: InvariantTarget, options: { time
     },
     { timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 250, what: 'the system to be quiescent' },
   ).catch((error: Error) => ((failure = error.message), false));
-  if (!quiet && last.length === 0) return { quiet, ms: Date.now() - started, left: [`5: ${failure}`] };
+  const ms = Date.now() - started;
+  if (quiet) return { quiet, ms, left: [] };
+  // Every look failed (a database gone): say why, since nothing was counted.
+  if (last.length === 0) return { quiet, ms, left: [`5: ${failure}`] };
   return {
     quiet,
-    ms: Date.now() - started,
-    left: quiet
-      ? []
-      : last.map((row) =>
-          row.kind === 'unpublished'
-            ? `5: ${row.service} has ${row.n} unpublished outbox rows`
-            : `5: ${row.service} did not apply every ${row.type} (${row.n} not applied)`,
-        ),
+    ms,
+    left: last.map((row) =>
+      row.kind === 'unpublished'
+        ? `5: ${row.service} has ${row.n} unpublished outbox rows`
+        : `5: ${row.service} did not apply every ${row.type} (${row.n} not applied)`,
+    ),
   };
 }

@@ -1,4 +1,5 @@
 import amqplib, { type ConfirmChannel, type ChannelModel, type GetMessage, type Options } from 'amqplib';
+import { parseAmqpUrls } from '../../shared/config/amqp-urls.js';
 import { topologyNames } from '../../shared/messaging/topology-names.js';
 
 interface Connected {
@@ -30,7 +31,7 @@ export class TestBroker {
   }
 
   private async open(): Promise<Connected> {
-    const connection = await amqplib.connect(this.url, { noDelay: true });
+    const connection = await connectToAnyNode(this.url);
     connection.on('error', () => undefined);
     connection.once('close', () => {
       if (!this.closing) this.broken = true;
@@ -112,6 +113,19 @@ export class TestBroker {
     this.closing = true;
     await (await this.connected.catch(() => undefined))?.connection.close().catch(() => undefined);
   }
+}
+
+/** The first node of `url` (one URL, or a cluster's comma-separated list as AMQP_URL takes it) that accepts a connection. */
+async function connectToAnyNode(url: string): Promise<ChannelModel> {
+  let lastError: unknown;
+  for (const node of parseAmqpUrls(url)) {
+    try {
+      return await amqplib.connect(node, { noDelay: true });
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
 }
 
 function toBuffer(content: Buffer | string | object): Buffer {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,6 +17,11 @@ const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 /** Delay queues to clean up: the most any service declares (payment-service: 10 attempts). */
 const MAX_RETRY_LEVELS = 9;
+/** Where each stack's log files go, one directory per namespace (kept with the namespace after a failure). */
+export const FAULT_RUNS_DIR = path.join(tmpdir(), 'fault-runs');
+/** The file that marks a stack's log directory as stopped and kept (what is known about why goes in it). */
+export const KEPT_MARKER = 'KEPT.txt';
+const NAMESPACE = /^f[0-9a-f]{8}_$/;
 
 /** `count` distinct free loopback ports (all held open together, so none is handed out twice). */
 async function freePorts(count: number): Promise<number[]> {
@@ -41,6 +46,8 @@ export interface ProcessStackOptions {
   nodeArgs?: string[];
   /** Runs the compiled services (`npm run build` → dist/), as the image does, instead of the sources through tsx. */
   compiled?: boolean;
+  /** The broker the services and the test's own connection use: one URL or a cluster's comma-separated list. @defaultValue AMQP_URL, else the local broker */
+  amqpUrl?: string;
 }
 
 /**
@@ -51,7 +58,8 @@ export interface ProcessStackOptions {
 export class ProcessStack {
   private readonly children = new Map<ProcessName, ChildProcess>();
   private readonly logStreams = new Map<ProcessName, WriteStream>();
-  readonly logDir = mkdtempSync(path.join(tmpdir(), 'process-stack-'));
+  /** This stack's log files, one per process: {@link FAULT_RUNS_DIR}/<namespace>/<process>.log. */
+  readonly logDir: string;
   readonly providerApiKey = 'sk_test_fault_suite_key';
 
   private constructor(
@@ -61,7 +69,10 @@ export class ProcessStack {
     readonly broker: TestBroker,
     private readonly extraEnv: Record<string, string>,
     private readonly options: ProcessStackOptions,
-  ) {}
+  ) {
+    this.logDir = path.join(FAULT_RUNS_DIR, namespace);
+    mkdirSync(this.logDir, { recursive: true });
+  }
 
   static async start(extraEnv: Record<string, string> = {}, options: ProcessStackOptions = {}): Promise<ProcessStack> {
     const free = await freePorts(ALL_PROCESSES.length);
@@ -69,8 +80,14 @@ export class ProcessStack {
     const db = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
     db.on('error', () => undefined);
     const namespace = `f${randomBytes(4).toString('hex')}_`;
-    const stack = new ProcessStack(namespace, ports, db, await TestBroker.connect(AMQP_URL, namespace), extraEnv, options);
-    for (const name of ALL_PROCESSES) await stack.launch(name);
+    const stack = new ProcessStack(namespace, ports, db, await TestBroker.connect(options.amqpUrl ?? AMQP_URL, namespace), extraEnv, options);
+    try {
+      for (const name of ALL_PROCESSES) await stack.launch(name);
+    } catch (error) {
+      // Nothing is left running; the logs (the error names the one to read) and the namespace are kept.
+      await stack.stop({ keep: true }).catch(() => undefined);
+      throw error;
+    }
     return stack;
   }
 
@@ -80,6 +97,11 @@ export class ProcessStack {
 
   get providerUrl(): string {
     return `http://127.0.0.1:${this.ports['payment-provider']}`;
+  }
+
+  /** The broker this stack's services use (one URL or a cluster's comma-separated list). */
+  get amqpUrl(): string {
+    return this.options.amqpUrl ?? AMQP_URL;
   }
 
   url(name: ProcessName): string {
@@ -102,7 +124,7 @@ export class ProcessStack {
         ...process.env,
         NAMESPACE: this.namespace,
         PORT: String(this.ports[name]),
-        AMQP_URL,
+        AMQP_URL: this.options.amqpUrl ?? AMQP_URL,
         DATABASE_URL,
         PAYMENT_PROVIDER_URL: this.providerUrl,
         PAYMENT_PROVIDER_API_KEY: this.providerApiKey,
@@ -178,14 +200,45 @@ export class ProcessStack {
     });
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops every process, then deletes the namespace (queues, exchanges, schemas) and the log
+   * directory, unless `keep` leaves them for a post-mortem, marked with {@link KEPT_MARKER}
+   * ({@link ProcessStack.discard} deletes them later).
+   */
+  async stop(options: { /** @defaultValue false */ keep?: boolean } = {}): Promise<void> {
     for (const name of [...ALL_PROCESSES].reverse()) await this.kill(name, 'SIGTERM');
-    for (const stream of this.logStreams.values()) stream.end();
-    await this.broker.deleteTopology([...SAGA_SERVICES], MAX_RETRY_LEVELS).catch(() => undefined);
-    for (const owner of [...ALL_PROCESSES, 'dead-letters']) {
-      await this.db.query(`DROP SCHEMA IF EXISTS "${this.namespace}${owner.replace(/-/g, '_')}" CASCADE`);
+    await Promise.all([...this.logStreams.values()].map((stream) => new Promise((resolve) => stream.end(resolve))));
+    if (options.keep) {
+      writeFileSync(
+        path.join(this.logDir, KEPT_MARKER),
+        `namespace ${this.namespace} kept when its stack stopped at ${new Date().toISOString()}; delete it with: npx tsx test/faults/discard-kept-runs.ts ${this.namespace}\n`,
+      );
+    } else {
+      await discardNamespace(this.namespace, this.db, this.broker);
     }
     await this.broker.close();
     await this.db.end();
   }
+
+  /** Deletes what a stack kept after {@link ProcessStack.stop} with `keep` (its processes are gone). */
+  static async discard(namespace: string, options: Pick<ProcessStackOptions, 'amqpUrl'> = {}): Promise<void> {
+    if (!NAMESPACE.test(namespace)) throw new Error(`not a process stack's namespace: ${namespace}`);
+    const db = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+    db.on('error', () => undefined);
+    const broker = await TestBroker.connect(options.amqpUrl ?? AMQP_URL, namespace);
+    try {
+      await discardNamespace(namespace, db, broker);
+    } finally {
+      await broker.close();
+      await db.end();
+    }
+  }
+}
+
+async function discardNamespace(namespace: string, db: pg.Pool, broker: TestBroker): Promise<void> {
+  await broker.deleteTopology([...SAGA_SERVICES], MAX_RETRY_LEVELS).catch(() => undefined);
+  for (const owner of [...ALL_PROCESSES, 'dead-letters']) {
+    await db.query(`DROP SCHEMA IF EXISTS "${namespace}${owner.replace(/-/g, '_')}" CASCADE`);
+  }
+  rmSync(path.join(FAULT_RUNS_DIR, namespace), { recursive: true, force: true });
 }
