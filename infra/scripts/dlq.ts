@@ -6,7 +6,8 @@
  *   replay  <id...> | --all [filters]     send back to the service queue (recorded)
  *   purge   <id...> | --all [filters]     hide from the archive (kept for audit)
  *
- * Reads NAMESPACE, DATABASE_URL and AMQP_URL like the services do.
+ * Reads NAMESPACE, DATABASE_URL and AMQP_URL like the services do (AMQP_URL: one broker, or a
+ * cluster's nodes as a comma-separated list; any live node is used).
  */
 import { parseArgs } from 'node:util';
 import { openDeadLetterStore } from '../../shared/dead-letters/open-dead-letter-store.js';
@@ -80,7 +81,7 @@ try {
     }
     case 'replay': {
       const letters = await selected();
-      const connection = await connectAmqp({ url: env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672', name: 'dlq-cli', logger });
+      const connection = await connectAmqp({ url: env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672', name: 'dlq-cli', logger });
       const publisher = new EventPublisher({ connection, names: topologyNames(namespace), logger });
       try {
         for (const letter of letters) await replayDeadLetter({ store, publisher, names: topologyNames(namespace) }, letter, `cli:${env.USER ?? 'unknown'}`);

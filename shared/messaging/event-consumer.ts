@@ -8,6 +8,7 @@ import { DEAD_LETTER_HEADERS, type DeadLetterReason } from './dead-letter-header
 import type { EventPublisher } from './event-publisher.js';
 import { decodeEvent } from './message-decoder.js';
 import { retryDelayMs } from './retry-schedule.js';
+import { ChannelRecovery } from './channel-recovery.js';
 import { assertConsumerTopology } from './service-topology.js';
 import type { TopologyNames } from './topology-names.js';
 
@@ -52,14 +53,17 @@ export class EventConsumer {
   private stopped = false;
   /** pause()/resume()/stop() run one after another, so a subscription is never made twice. */
   private transitions: Promise<void> = Promise.resolve();
+  private readonly recovery: ChannelRecovery;
 
   constructor(private readonly options: EventConsumerOptions) {
     const { names, service, logger } = options;
     const routingKeys = Object.keys(options.handlers);
+    this.recovery = new ChannelRecovery({ connection: options.connection, logger, name: `${service}-consumer` });
     this.channel = options.connection.createChannel({
       name: `${service}-consumer`,
       setup: async (channel: Channel) => {
         channel.on('error', (error) => logger.warn('consumer channel error', { error }));
+        this.recovery.watch(channel);
         this.current = channel;
         await assertConsumerTopology(channel, {
           names,
@@ -67,6 +71,7 @@ export class EventConsumer {
           routingKeys,
           retryLevels: Math.max(0, options.maxAttempts - 1),
         });
+        this.recovery.ready();
       },
     });
     this.channel.on('error', (error) => logger.warn('consumer channel wrapper error', { error }));
@@ -108,6 +113,7 @@ export class EventConsumer {
 
   /** Stops taking messages, lets the ones in hand finish (and be acked), then closes the channel. */
   async stop(): Promise<void> {
+    this.recovery.stop();
     await this.transition(async () => {
       this.stopped = true;
       this.consuming = false;

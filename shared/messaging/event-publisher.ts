@@ -3,6 +3,7 @@ import type { ConfirmChannel, Message, Options } from 'amqplib';
 import type { EventEnvelope } from '../contracts/envelope.js';
 import type { SagaService } from '../contracts/saga.js';
 import type { Logger } from '../logging/logger.js';
+import { ChannelRecovery } from './channel-recovery.js';
 import { assertPublishTopology } from './service-topology.js';
 import type { TopologyNames } from './topology-names.js';
 import { UnroutableEventError } from './unroutable-event-error.js';
@@ -56,9 +57,11 @@ export class EventPublisher {
   /** The raw channel of the current connection (set up again on every reconnect). */
   private current: ConfirmChannel | undefined;
   private lastRedeclare = 0;
+  private readonly recovery: ChannelRecovery;
 
   constructor(private readonly options: EventPublisherOptions) {
     const { logger } = options;
+    this.recovery = new ChannelRecovery({ connection: options.connection, logger, name: 'publisher' });
     this.channel = options.connection.createChannel({
       name: 'publisher',
       confirm: true,
@@ -66,8 +69,10 @@ export class EventPublisher {
       setup: async (channel: ConfirmChannel) => {
         channel.on('error', (error) => logger.warn('publisher channel error', { error }));
         channel.on('return', (message: Message) => this.onReturn(message));
+        this.recovery.watch(channel);
         this.current = channel;
         await this.declare(channel);
+        this.recovery.ready();
       },
     });
     this.channel.on('error', (error) => logger.warn('publisher channel wrapper error', { error }));
@@ -87,9 +92,23 @@ export class EventPublisher {
     }
   }
 
-  /** Publishes raw content to one queue through the default exchange (retries, dead letters). */
+  /**
+   * Publishes raw content to one queue through the default exchange (retries, dead letters,
+   * replays), confirmed. Mandatory too: when the queue is missing (or, on a cluster, unreachable)
+   * the broker returns the message, and a message with an id is then reported as not sent, so the
+   * caller keeps the original instead of acking it.
+   */
   async sendToQueue(queue: string, content: Buffer, properties: Options.Publish): Promise<void> {
-    await this.channel.sendToQueue(queue, content, { ...properties, persistent: true });
+    const id: unknown = properties.messageId;
+    try {
+      await this.channel.sendToQueue(queue, content, { ...properties, persistent: true, mandatory: true });
+    } finally {
+      if (typeof id === 'string' && this.returned.delete(id)) {
+        throw new UnroutableEventError(`queue ${queue} took no message: the broker returned it`, {
+          context: { routing_key: queue, event_id: id },
+        });
+      }
+    }
   }
 
   /** Resolves once the channel is open (topology asserted). */
@@ -98,6 +117,7 @@ export class EventPublisher {
   }
 
   async close(): Promise<void> {
+    this.recovery.stop();
     await this.channel.close();
   }
 

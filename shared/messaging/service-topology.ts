@@ -74,10 +74,19 @@ export async function assertConsumerTopology(channel: Channel, topology: Consume
   const { names, service } = topology;
   await assertSubscriberQueue(channel, names, service, topology.routingKeys);
   for (let attempt = 1; attempt <= topology.retryLevels; attempt += 1) {
-    // Classic queues: per-message expiration carries the jittered delay (see retry-schedule.ts).
+    // Per-message expiration carries the jittered delay (see retry-schedule.ts). Quorum queues
+    // (per-message TTL since RabbitMQ 3.10), so that on a cluster a dead node does not take them
+    // with it: a classic queue whose node is down cannot even be declared (404), which would stop the
+    // consumer's setup on the surviving node. Expired messages go back at least once.
     await channel.assertQueue(names.retryQueue(service, attempt), {
       durable: true,
-      arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': names.queue(service) },
+      arguments: {
+        'x-queue-type': 'quorum',
+        'x-overflow': 'reject-publish',
+        'x-dead-letter-strategy': 'at-least-once',
+        'x-dead-letter-exchange': '',
+        'x-dead-letter-routing-key': names.queue(service),
+      },
     });
   }
 }

@@ -18,7 +18,9 @@ export function topologyNames(namespace: string): TopologyNames {
     exchange: `${namespace}saga.events`,
     deadLetterExchange: `${namespace}saga.dead-letter`,
     queue: (service) => `${namespace}${service}`,
-    retryQueue: (service, attempt) => `${namespace}${service}.retry.${attempt}`,
+    // `.delay.N`: a broker that ran an earlier version holds classic `.retry.N` queues, and a queue
+    // cannot change its type in place (those drain by themselves and can be deleted).
+    retryQueue: (service, attempt) => `${namespace}${service}.delay.${attempt}`,
     deadLetterQueue: (service) => `${namespace}${service}.dlq`,
   };
 }

@@ -90,6 +90,15 @@ export class TestBroker {
     return (await (await this.channel()).checkQueue(queue)).messageCount;
   }
 
+  /** Declares a durable queue with `args` (e.g. one that conflicts with what a service declares). */
+  async declareQueue(queue: string, args: Record<string, unknown> = {}): Promise<void> {
+    await (await this.channel()).assertQueue(queue, { durable: true, arguments: args });
+  }
+
+  async deleteQueue(queue: string): Promise<void> {
+    await (await this.channel()).deleteQueue(queue);
+  }
+
   /** Removes the binding of `queue` to the saga exchange for `routingKey`. */
   async unbind(queue: string, routingKey: string): Promise<void> {
     await (await this.channel()).unbindQueue(queue, this.names.exchange, routingKey);
