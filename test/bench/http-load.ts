@@ -11,7 +11,10 @@ export interface LoadResult {
   ok: number;
   failed: number;
   requestsPerSecond: number;
+  /** Every request's latency, successes and failures alike. */
   latencyMs: LatencySummary;
+  /** The failed requests' latency alone (e.g. how fast a 503 comes back). */
+  failedLatencyMs: LatencySummary;
 }
 
 /**
@@ -22,6 +25,7 @@ export interface LoadResult {
 export async function openLoop(rate: number, durationMs: number, send: Send): Promise<LoadResult> {
   const total = Math.round((rate * durationMs) / 1000);
   const latencies: number[] = [];
+  const failedLatencies: number[] = [];
   const inFlight: Promise<void>[] = [];
   let ok = 0;
   let failed = 0;
@@ -33,9 +37,14 @@ export async function openLoop(rate: number, durationMs: number, send: Send): Pr
     inFlight.push(
       send().then(
         (success) => {
-          latencies.push(performance.now() - due);
-          if (success) ok += 1;
-          else failed += 1;
+          const latency = performance.now() - due;
+          latencies.push(latency);
+          if (success) {
+            ok += 1;
+          } else {
+            failed += 1;
+            failedLatencies.push(latency);
+          }
         },
         () => {
           failed += 1;
@@ -45,12 +54,22 @@ export async function openLoop(rate: number, durationMs: number, send: Send): Pr
   }
   await Promise.all(inFlight);
   const elapsed = performance.now() - start;
-  return { mode: 'open', offered: rate, durationMs: Math.round(elapsed), ok, failed, requestsPerSecond: Math.round((ok * 1000) / elapsed), latencyMs: summarize(latencies) };
+  return {
+    mode: 'open',
+    offered: rate,
+    durationMs: Math.round(elapsed),
+    ok,
+    failed,
+    requestsPerSecond: Math.round((ok * 1000) / elapsed),
+    latencyMs: summarize(latencies),
+    failedLatencyMs: summarize(failedLatencies),
+  };
 }
 
 /** Closed loop: `concurrency` workers each send the next request as soon as the last answered. */
 export async function closedLoop(concurrency: number, durationMs: number, send: Send): Promise<LoadResult> {
   const latencies: number[] = [];
+  const failedLatencies: number[] = [];
   let ok = 0;
   let failed = 0;
   const start = performance.now();
@@ -59,12 +78,26 @@ export async function closedLoop(concurrency: number, durationMs: number, send: 
     while (performance.now() < end) {
       const sent = performance.now();
       const success = await send().catch(() => false);
-      latencies.push(performance.now() - sent);
-      if (success) ok += 1;
-      else failed += 1;
+      const latency = performance.now() - sent;
+      latencies.push(latency);
+      if (success) {
+        ok += 1;
+      } else {
+        failed += 1;
+        failedLatencies.push(latency);
+      }
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const elapsed = performance.now() - start;
-  return { mode: 'closed', offered: concurrency, durationMs: Math.round(elapsed), ok, failed, requestsPerSecond: Math.round((ok * 1000) / elapsed), latencyMs: summarize(latencies) };
+  return {
+    mode: 'closed',
+    offered: concurrency,
+    durationMs: Math.round(elapsed),
+    ok,
+    failed,
+    requestsPerSecond: Math.round((ok * 1000) / elapsed),
+    latencyMs: summarize(latencies),
+    failedLatencyMs: summarize(failedLatencies),
+  };
 }

@@ -43,9 +43,13 @@ export interface SagaOutcome {
   completed: number;
   cancelled: number;
   unfinished: number;
+  /** Accepted (202) but not in the orders table: lost. */
+  missing: number;
   /** Completed sagas over the span from the first order's creation to the last completion. */
   sagasPerSecond: number;
   orderToCompletedMs: LatencySummary;
+  /** Order created → completed or cancelled, over every order that ended. */
+  orderToTerminalMs: LatencySummary;
 }
 
 /** Waits (up to `timeoutMs`) for the given orders to end, then reads their outcome from the orders table. */
@@ -72,7 +76,9 @@ export async function sagaOutcome(db: pg.Pool, ordersTable: string, ids: string[
     completed: completed.length,
     cancelled: rows.filter((row) => row.status === 'cancelled').length,
     unfinished: rows.filter((row) => row.status !== 'completed' && row.status !== 'cancelled').length,
+    missing: ids.length - rows.length,
     sagasPerSecond: completed.length ? Math.round((completed.length * 1000) / (lastCompleted - firstCreated)) : 0,
     orderToCompletedMs: summarize(completed.map((row) => Number(row.latency_ms))),
+    orderToTerminalMs: summarize(rows.filter((row) => row.status === 'completed' || row.status === 'cancelled').map((row) => Number(row.latency_ms))),
   };
 }

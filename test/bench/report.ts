@@ -1,16 +1,20 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { CompensationLag } from './compensation-lag.js';
 import type { LoadResult } from './http-load.js';
 import type { SagaOutcome } from './order-load.js';
 import type { MessagingPeers } from './peers/messaging.js';
 import type { RateLimiterPeers } from './peers/rate-limiter.js';
 import type { SoakResult } from './soak.js';
+import { benchSummary, cpuMsPerSaga } from './summary.js';
 
 /** Where every results file goes. */
 export const resultsDir = path.join(import.meta.dirname, 'results');
 
 export interface PhaseResult {
   name: string;
+  /** A phase the summary reads: offered at twice the saturation rate, or with cancels in a backlog. */
+  role?: 'overload' | 'cancels';
   http: LoadResult;
   sagas: SagaOutcome;
   /** Non-202 answers to POST /orders by status. */
@@ -41,6 +45,8 @@ export interface BenchResult {
   };
   /** Present when BENCH_SOAK_MS was set. */
   soak?: SoakResult;
+  /** Cancellations made while a backlog of new orders waited: how long their compensations took. */
+  compensationUnderBacklog?: CompensationLag;
 }
 
 const TARGETS = { sagasPerSecond: 500, p99At200Ms: 150, postRequestsPerSecond: 2_500, rssMb: 200, messagingVsRaw: 0.8 };
@@ -66,7 +72,7 @@ export function toMarkdown(result: BenchResult): string {
   lines.push(`| idle (no load) | ${groups.map((g) => result.idleCpuPercent[g]).join(' | ')} | ${idleTotal} | | |`);
   for (const p of result.phases) {
     const total = Object.values(p.cpuPercent).reduce((a, b) => a + b, 0);
-    const msPerSaga = p.sagas.sagasPerSecond ? ((total * 10) / p.sagas.sagasPerSecond).toFixed(1) : 'n/a';
+    const msPerSaga = cpuMsPerSaga(p)?.toFixed(1) ?? 'n/a';
     lines.push(`| ${p.name} | ${groups.map((g) => p.cpuPercent[g]).join(' | ')} | ${total} | ${msPerSaga} | ${p.pgTransactionsPerOrder} |`);
   }
   lines.push('', '## Peak RSS (VmHWM)', '', '| service | MB | target |', '|---|---|---|');
@@ -86,6 +92,18 @@ export function toMarkdown(result: BenchResult): string {
   lines.push(
     `| our messaging, publish→consume (peers) | ${m.oursMessagesPerSecond} msg/s | ≥ ${TARGETS.messagingVsRaw}× raw amqplib and ≥ rascal | raw amqplib ${m.rawMessagesPerSecond} msg/s; rascal ${m.rascalMessagesPerSecond} msg/s | ${times(m.oursMessagesPerSecond, m.rawMessagesPerSecond)} raw; ${times(m.oursMessagesPerSecond, m.rascalMessagesPerSecond)} rascal |`,
   );
+  const overload = result.phases.find((p) => p.role === 'overload');
+  if (overload) {
+    lines.push(
+      `| overload at ${overload.http.offered}/s (2× saturation): accepted / rejected; order→terminal p99 of the accepted; time to a rejection p99 | ${overload.http.ok} / ${overload.http.failed}; ${overload.sagas.orderToTerminalMs.p99} ms; ${overload.http.failedLatencyMs.n ? `${overload.http.failedLatencyMs.p99} ms` : 'none rejected'} | p99 ≤ 1000 ms; rejections p99 ≤ 50 ms; 0 lost (lost: ${overload.sagas.missing}) | | |`,
+    );
+  }
+  const lag = result.compensationUnderBacklog;
+  if (lag) {
+    lines.push(
+      `| a cancellation under a backlog of new orders → every participant applied it, p50 / p99 (${lag.cancelled} cancels, ${lag.unfinished} unfinished) | ${lag.ms.p50} / ${lag.ms.p99} ms | p99 ≤ 1000 ms | | |`,
+    );
+  }
   lines.push(...peersMarkdown(result.peers));
   if (result.soak) lines.push(...soakMarkdown(result.soak));
   return `${lines.join('\n')}\n`;
@@ -132,7 +150,7 @@ export function writeResults(result: BenchResult): string {
   const stamp = stampOf(result);
   const markdown = toMarkdown(result);
   for (const name of [stamp, 'latest']) {
-    writeFileSync(path.join(resultsDir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(path.join(resultsDir, `${name}.json`), `${JSON.stringify({ summary: benchSummary(result), ...result }, null, 2)}\n`);
     writeFileSync(path.join(resultsDir, `${name}.md`), markdown);
   }
   return markdown;

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: starts every service as its own process (test/support/process-stack.ts), drives
- * `POST /orders` open-loop at fixed rates and then closed-loop for the maximum, optionally soaks
+ * `POST /orders` open-loop at fixed rates, closed-loop for the maximum, then at twice the saturation
+ * rate (overload) and again while cancelling orders that wait in the backlog, optionally soaks
  * the stack at a fixed rate watching memory, measures the raw ceilings with the same tools and
  * our messaging and rate-limiting layers beside their peers, and writes JSON + markdown and a
  * latency-against-load SVG to test/bench/results/.
@@ -13,6 +14,7 @@ import { ALL_PROCESSES, ProcessStack } from '../support/process-stack.js';
 import { authHeader } from '../support/tokens.js';
 import { loadBenchConfig } from './bench-config.js';
 import { amqpPublishConsume } from './ceilings/amqp-publish-consume.js';
+import { cancelWhileLoaded, compensationLag, type CompensationLag } from './compensation-lag.js';
 import { expressJson } from './ceilings/express-json.js';
 import { pgOutboxTx } from './ceilings/pg-outbox-tx.js';
 import { relayChain } from './ceilings/relay-chain.js';
@@ -47,6 +49,9 @@ const phases: PhaseResult[] = [];
 let peakRss: Record<string, number> = {};
 let idleCpu: Record<string, number> = {};
 let soaked: SoakResult | undefined;
+let compensation: CompensationLag | undefined;
+/** Cancellations made during the backlog phase. */
+const CANCELS = 20;
 try {
   // Stock is finite (infra/seed/catalog.json); lift it in this run's own namespace so no order
   // ends cancelled for want of stock.
@@ -68,15 +73,19 @@ try {
     const { rows } = await stack.db.query<{ n: string }>('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()');
     return Number(rows[0]?.n);
   };
-  const phase = async (name: string, drive: (send: () => Promise<boolean>) => Promise<LoadResult>) => {
+  const phase = async (
+    name: string,
+    drive: (send: () => Promise<boolean>, accepted: readonly string[]) => Promise<LoadResult>,
+    role?: PhaseResult['role'],
+  ) => {
     const accepted: string[] = [];
     const failures: Record<string, number> = {};
     cpu.start();
     const txBefore = await pgTransactions();
-    const http = await drive(orderSender(client, stack.orderApi, auth, accepted, failures));
+    const http = await drive(orderSender(client, stack.orderApi, auth, accepted, failures), accepted);
     const sagas = await sagaOutcome(stack.db, ordersTable, accepted, config.settleMs);
     const pgTransactionsPerOrder = Math.round(((await pgTransactions()) - txBefore) / Math.max(1, accepted.length));
-    const result: PhaseResult = { name, http, sagas, failures, pgTransactionsPerOrder, cpuPercent: cpu.stop() };
+    const result: PhaseResult = { name, ...(role ? { role } : {}), http, sagas, failures, pgTransactionsPerOrder, cpuPercent: cpu.stop() };
     log(`${name}: ${JSON.stringify({ http, sagas })}`);
     return result;
   };
@@ -87,6 +96,25 @@ try {
   idleCpu = cpu.stop();
   for (const rate of config.rates) phases.push(await phase(`open ${rate}/s`, (send) => openLoop(rate, config.phaseMs, send)));
   phases.push(await phase('closed (max)', (send) => closedLoop(config.concurrency, config.phaseMs, send)));
+  // Past saturation: twice the best rate measured so far. Then the same rate again while customers
+  // cancel orders waiting in the backlog: how long do their compensations wait behind new orders?
+  const overloadRate = Math.max(50, 2 * Math.max(...phases.map((p) => p.sagas.sagasPerSecond)));
+  phases.push(await phase(`overload ${overloadRate}/s`, (send) => openLoop(overloadRate, config.phaseMs, send), 'overload'));
+  let cancelled: string[] = [];
+  phases.push(
+    await phase(
+      `cancels in a backlog, ${overloadRate}/s`,
+      async (send, accepted) => {
+        const cancels = cancelWhileLoaded({ client, api: stack.orderApi, auth, accepted, count: CANCELS, intervalMs: config.phaseMs / (CANCELS + 1) });
+        const load = await openLoop(overloadRate, config.phaseMs, send);
+        cancelled = await cancels;
+        return load;
+      },
+      'cancels',
+    ),
+  );
+  compensation = await compensationLag(stack, stack.db, cancelled, config.settleMs);
+  log(`compensation under backlog: ${JSON.stringify(compensation)}`);
   peakRss = Object.fromEntries(ALL_PROCESSES.map((name) => [name, peakRssMb(stack.pid(name) ?? -1)]));
   if (config.soakMs > 0) {
     log(`soak: ${config.soakMs / 1000} s at ${config.soakRate}/s`);
@@ -146,6 +174,7 @@ const result: BenchResult = {
   },
   peers: { messaging, rateLimiter },
   ...(soaked ? { soak: soaked } : {}),
+  ...(compensation ? { compensationUnderBacklog: compensation } : {}),
 };
 process.stdout.write(writeResults(result));
 log(`plot: ${writeLatencyPlot(result)}`);
