@@ -17,6 +17,42 @@ export interface LoadResult {
   failedLatencyMs: LatencySummary;
 }
 
+/** Counts the answers of one load phase and their latencies, failures also apart. */
+class Tally {
+  private readonly latencies: number[] = [];
+  private readonly failedLatencies: number[] = [];
+  private ok = 0;
+  private failed = 0;
+
+  record(success: boolean, latencyMs: number): void {
+    this.latencies.push(latencyMs);
+    if (success) {
+      this.ok += 1;
+    } else {
+      this.failed += 1;
+      this.failedLatencies.push(latencyMs);
+    }
+  }
+
+  /** A request that threw: counted as failed, with no latency to speak of. */
+  lost(): void {
+    this.failed += 1;
+  }
+
+  result(mode: LoadResult['mode'], offered: number, elapsedMs: number): LoadResult {
+    return {
+      mode,
+      offered,
+      durationMs: Math.round(elapsedMs),
+      ok: this.ok,
+      failed: this.failed,
+      requestsPerSecond: Math.round((this.ok * 1000) / elapsedMs),
+      latencyMs: summarize(this.latencies),
+      failedLatencyMs: summarize(this.failedLatencies),
+    };
+  }
+}
+
 /**
  * Open loop: request i is due at start + i/rate whatever happened to the ones before, and its
  * latency is counted from that due time, so a stalled server shows up as latency instead of
@@ -24,11 +60,8 @@ export interface LoadResult {
  */
 export async function openLoop(rate: number, durationMs: number, send: Send): Promise<LoadResult> {
   const total = Math.round((rate * durationMs) / 1000);
-  const latencies: number[] = [];
-  const failedLatencies: number[] = [];
+  const tally = new Tally();
   const inFlight: Promise<void>[] = [];
-  let ok = 0;
-  let failed = 0;
   const start = performance.now();
   for (let i = 0; i < total; i += 1) {
     const due = start + (i * 1000) / rate;
@@ -36,68 +69,27 @@ export async function openLoop(rate: number, durationMs: number, send: Send): Pr
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
     inFlight.push(
       send().then(
-        (success) => {
-          const latency = performance.now() - due;
-          latencies.push(latency);
-          if (success) {
-            ok += 1;
-          } else {
-            failed += 1;
-            failedLatencies.push(latency);
-          }
-        },
-        () => {
-          failed += 1;
-        },
+        (success) => tally.record(success, performance.now() - due),
+        () => tally.lost(),
       ),
     );
   }
   await Promise.all(inFlight);
-  const elapsed = performance.now() - start;
-  return {
-    mode: 'open',
-    offered: rate,
-    durationMs: Math.round(elapsed),
-    ok,
-    failed,
-    requestsPerSecond: Math.round((ok * 1000) / elapsed),
-    latencyMs: summarize(latencies),
-    failedLatencyMs: summarize(failedLatencies),
-  };
+  return tally.result('open', rate, performance.now() - start);
 }
 
 /** Closed loop: `concurrency` workers each send the next request as soon as the last answered. */
 export async function closedLoop(concurrency: number, durationMs: number, send: Send): Promise<LoadResult> {
-  const latencies: number[] = [];
-  const failedLatencies: number[] = [];
-  let ok = 0;
-  let failed = 0;
+  const tally = new Tally();
   const start = performance.now();
   const end = start + durationMs;
   const worker = async () => {
     while (performance.now() < end) {
       const sent = performance.now();
       const success = await send().catch(() => false);
-      const latency = performance.now() - sent;
-      latencies.push(latency);
-      if (success) {
-        ok += 1;
-      } else {
-        failed += 1;
-        failedLatencies.push(latency);
-      }
+      tally.record(success, performance.now() - sent);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  const elapsed = performance.now() - start;
-  return {
-    mode: 'closed',
-    offered: concurrency,
-    durationMs: Math.round(elapsed),
-    ok,
-    failed,
-    requestsPerSecond: Math.round((ok * 1000) / elapsed),
-    latencyMs: summarize(latencies),
-    failedLatencyMs: summarize(failedLatencies),
-  };
+  return tally.result('closed', concurrency, performance.now() - start);
 }
