@@ -175,13 +175,17 @@ describe('answers match the document', () => {
     const cursor = (page.body as { next_cursor: string }).next_cursor;
     expect(await call('get', '/orders', { query: `?limit=1&cursor=${cursor}` })).toMatchObject({ status: 200, body: { next_cursor: null } });
     expect((await call('get', '/orders/{id}', { id: orderId })).status).toBe(200);
+    // An order whose card is declined never completes: cancelling it answers 202 whether the saga
+    // has cancelled it already or not (a completed order, 409, is a race this path must not depend on).
+    const declined = await call('post', '/orders', { body: orderBody({ payment_source: 'tok_chargeDeclined' }) });
+    const cancellable = (declined.body as { id: string }).id;
     const key = { 'idempotency-key': randomUUID() };
-    expect((await call('post', '/orders/{id}/cancel', { id: orderId, headers: key })).status).toBe(202);
-    const again = await call('post', '/orders/{id}/cancel', { id: orderId, headers: key });
+    expect((await call('post', '/orders/{id}/cancel', { id: cancellable, headers: key })).status).toBe(202);
+    const again = await call('post', '/orders/{id}/cancel', { id: cancellable, headers: key });
     expect([again.status, again.headers.get('idempotent-replayed')]).toEqual([202, 'true']);
-    expect((await call('post', '/orders/{id}/cancel', { id: orderId })).status).toBe(202);
+    expect((await call('post', '/orders/{id}/cancel', { id: cancellable })).status).toBe(202);
 
-    const text = await deadLetter(newEvent('order.cancel_requested', { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId }));
+    const text = await deadLetter(newEvent('order.cancel_requested', { order_id: cancellable, reason: 'customer_request' }, { correlationId: cancellable }));
     const binary = await deadLetter(Buffer.from([0xff, 0xfe, 0x00, 0x80]));
     const listed = await call('get', '/admin/dead-letters', { as: 'admin', query: '?service=shipping-service&reason=retries_exhausted&limit=10' });
     expect(listed.status).toBe(200);
