@@ -1,4 +1,5 @@
 import { ConfigError } from './load-env.js';
+import { serverAddress } from './server-address.js';
 
 /**
  * What `AMQP_URL` accepts: one `amqp://` or `amqps://` URL, or a comma-separated list of them, one
@@ -12,7 +13,7 @@ export const AMQP_URL_PATTERN = '^\\s*amqps?://[^\\s,]+(\\s*,\\s*amqps?://[^\\s,
  */
 const LIST_SEPARATOR = /\s*,\s*(?=[a-z][a-z0-9+.-]*:\/\/)/i;
 
-const DEFAULT_AMQP_PORTS: Record<string, number> = { 'amqp:': 5672, 'amqps:': 5671 };
+const AMQP_SCHEMES = new Set(['amqp:', 'amqps:']);
 
 /** The URLs of a comma-separated list, trimmed; one URL gives a list of one. */
 export function splitUrlList(value: string): string[] {
@@ -37,7 +38,7 @@ export function parseAmqpUrls(value: string | readonly string[]): string[] {
     } catch {
       parsed = undefined;
     }
-    if (!parsed || !(parsed.protocol in DEFAULT_AMQP_PORTS) || parsed.hostname === '') {
+    if (!parsed || !AMQP_SCHEMES.has(parsed.protocol) || parsed.hostname === '') {
       throw new ConfigError(`AMQP_URL: entry ${i + 1} of ${urls.length} is not an amqp:// or amqps:// URL with a host`);
     }
   });
@@ -47,8 +48,7 @@ export function parseAmqpUrls(value: string | readonly string[]): string[] {
 /** `host:port` of a broker URL, for logs and messages: never the credentials. */
 export function amqpNodeLabel(url: string): string {
   try {
-    const parsed = new URL(url);
-    return `${parsed.hostname}:${parsed.port || DEFAULT_AMQP_PORTS[parsed.protocol] || '?'}`;
+    return serverAddress(url).label;
   } catch {
     return '(unparseable URL)';
   }

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { splitUrlList } from '../config/amqp-urls.js';
+import { serverAddress, type ServerAddress } from '../config/server-address.js';
 import { DependencyUnavailableError } from '../errors/dependency-unavailable-error.js';
 
 export const START_HINTS = {
@@ -11,23 +12,7 @@ export const START_HINTS = {
 
 export type Dependency = keyof typeof START_HINTS;
 
-const DEFAULT_PORTS: Record<string, number> = { 'amqp:': 5672, 'amqps:': 5671, 'postgres:': 5432, 'postgresql:': 5432, 'redis:': 6379 };
-
-interface Target {
-  host: string;
-  port: number;
-  /** `host:port`: what messages name, never the credentials. */
-  label: string;
-}
-
-function targetOf(url: string): Target {
-  const parsed = new URL(url);
-  const host = parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
-  const port = Number(parsed.port) || DEFAULT_PORTS[parsed.protocol] || 0;
-  return { host, port, label: `${host}:${port}` };
-}
-
-function probe(target: Target, timeoutMs: number): Promise<void> {
+function probe(target: ServerAddress, timeoutMs: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const socket = net.connect({ host: target.host, port: target.port });
     const fail = (cause: unknown) => {
@@ -51,7 +36,7 @@ function probe(target: Target, timeoutMs: number): Promise<void> {
  */
 export async function assertReachable(dependency: Dependency, url: string | readonly string[], timeoutMs = 3_000): Promise<void> {
   const urls = typeof url === 'string' ? splitUrlList(url) : url;
-  const targets = urls.map(targetOf);
+  const targets = urls.map(serverAddress);
   const unreachable = (cause: unknown) =>
     new DependencyUnavailableError(dependency, START_HINTS[dependency], {
       cause,

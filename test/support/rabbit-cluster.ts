@@ -5,6 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { alive } from './servers.js';
 import { waitFor } from './wait-for.js';
 
 /**
@@ -259,15 +260,6 @@ function runningVm(nodeDir: string): number | undefined {
     return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`RABBITMQ_PID_FILE=${pidFile}`) ? pid : undefined;
   } catch {
     return undefined; // no pid file yet, or no such process
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

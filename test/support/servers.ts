@@ -47,7 +47,8 @@ export async function startBroker(): Promise<void> {
   await waitForBroker();
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists. */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
