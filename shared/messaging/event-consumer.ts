@@ -9,7 +9,8 @@ import type { EventPublisher } from './event-publisher.js';
 import { decodeEvent } from './message-decoder.js';
 import { retryDelayMs } from './retry-schedule.js';
 import { ChannelRecovery } from './channel-recovery.js';
-import { assertConsumerTopology } from './service-topology.js';
+import { assertConsumerTopology, type ConsumerTopology } from './service-topology.js';
+import { isUnroutableEventError } from './unroutable-event-error.js';
 import type { TopologyNames } from './topology-names.js';
 
 export interface HandlerContext {
@@ -54,10 +55,16 @@ export class EventConsumer {
   /** pause()/resume()/stop() run one after another, so a subscription is never made twice. */
   private transitions: Promise<void> = Promise.resolve();
   private readonly recovery: ChannelRecovery;
+  private readonly topology: ConsumerTopology;
 
   constructor(private readonly options: EventConsumerOptions) {
     const { names, service, logger } = options;
-    const routingKeys = Object.keys(options.handlers);
+    this.topology = {
+      names,
+      service,
+      routingKeys: Object.keys(options.handlers),
+      retryLevels: Math.max(0, options.maxAttempts - 1),
+    };
     this.recovery = new ChannelRecovery({ connection: options.connection, logger, name: `${service}-consumer` });
     this.channel = options.connection.createChannel({
       name: `${service}-consumer`,
@@ -65,12 +72,7 @@ export class EventConsumer {
         channel.on('error', (error) => logger.warn('consumer channel error', { error }));
         this.recovery.watch(channel);
         this.current = channel;
-        await assertConsumerTopology(channel, {
-          names,
-          service,
-          routingKeys,
-          retryLevels: Math.max(0, options.maxAttempts - 1),
-        });
+        await assertConsumerTopology(channel, this.topology);
         this.recovery.ready();
       },
     });
@@ -219,9 +221,15 @@ export class EventConsumer {
         headers: overrides.headers,
       } as never);
     } catch (error) {
-      // Not confirmed: give the original back to the queue (the publish already waited out its
-      // timeout, so this cannot spin fast); the broker's delivery limit bounds the loop.
+      // Not confirmed, or returned: give the original back to the queue; the broker's delivery
+      // limit bounds the loop. A returned copy means the target queue is gone: declare this
+      // consumer's queues again first, so the redelivery finds it.
       this.options.logger.warn('could not forward message; requeueing it', { error, queue });
+      if (isUnroutableEventError(error) && origin) {
+        await assertConsumerTopology(origin, this.topology).catch((declareError: unknown) =>
+          this.options.logger.warn('could not declare the consumer topology again', { error: declareError }),
+        );
+      }
       try {
         origin?.nack(message, false, true);
       } catch {

@@ -36,6 +36,9 @@ export function envelopeProperties(envelope: EventEnvelope): Options.Publish {
   };
 }
 
+/** Carries a publish's own token, so that a returned message is matched to its publish. */
+const RETURN_TOKEN_HEADER = 'x-publish-token';
+
 /** After a returned message, the publish topology is declared again at most this often. */
 const REDECLARE_EVERY_MS = 5_000;
 
@@ -52,8 +55,10 @@ const REDECLARE_EVERY_MS = 5_000;
  */
 export class EventPublisher {
   private readonly channel: ChannelWrapper;
-  /** Message ids of returned publishes whose confirm has not been looked at yet. */
+  /** Tokens of returned publishes whose confirm has not been looked at yet. */
   private readonly returned = new Set<string>();
+  /** Numbers this publisher's publishes, to match a return to its publish (see `routed`). */
+  private sequence = 0;
   /** The raw channel of the current connection (set up again on every reconnect). */
   private current: ConfirmChannel | undefined;
   private lastRedeclare = 0;
@@ -84,12 +89,10 @@ export class EventPublisher {
    */
   async publish(envelope: EventEnvelope): Promise<void> {
     const body = Buffer.from(JSON.stringify(envelope));
-    try {
-      await this.channel.publish(this.options.names.exchange, envelope.type, body, { ...envelopeProperties(envelope), mandatory: true });
-    } finally {
-      // The return, if any, arrived before the confirm that settled the publish.
-      if (this.returned.delete(envelope.id)) this.unroutable(envelope);
-    }
+    const properties = envelopeProperties(envelope);
+    await this.routed(envelope.type, properties, (tagged) => this.channel.publish(this.options.names.exchange, envelope.type, body, tagged), {
+      redeclare: true,
+    });
   }
 
   /**
@@ -99,16 +102,7 @@ export class EventPublisher {
    * caller keeps the original instead of acking it.
    */
   async sendToQueue(queue: string, content: Buffer, properties: Options.Publish): Promise<void> {
-    const id: unknown = properties.messageId;
-    try {
-      await this.channel.sendToQueue(queue, content, { ...properties, persistent: true, mandatory: true });
-    } finally {
-      if (typeof id === 'string' && this.returned.delete(id)) {
-        throw new UnroutableEventError(`queue ${queue} took no message: the broker returned it`, {
-          context: { routing_key: queue, event_id: id },
-        });
-      }
-    }
+    await this.routed(queue, { ...properties, persistent: true }, (tagged) => this.channel.sendToQueue(queue, content, tagged));
   }
 
   /** Resolves once the channel is open (topology asserted). */
@@ -128,23 +122,47 @@ export class EventPublisher {
   }
 
   private onReturn(message: Message): void {
-    const id = message.properties.messageId as unknown;
-    if (typeof id !== 'string') return;
-    // Bounded: every id is removed by its own publish; this only guards against a publish that
+    const token: unknown = message.properties.headers?.[RETURN_TOKEN_HEADER];
+    if (typeof token !== 'string') return;
+    // Bounded: every token is removed by its own publish; this only guards against a publish that
     // timed out after its return arrived.
     if (this.returned.size > 10_000) this.returned.clear();
-    this.returned.add(id);
+    this.returned.add(token);
   }
 
-  private unroutable(envelope: EventEnvelope): never {
+  /**
+   * Runs a publish as mandatory and fails it when the broker returned the message (the return comes
+   * before the confirm that settles the publish, so it has been seen by then). The return is matched
+   * by a token header of this publish's own, not by message id: a consumer forwards a message under
+   * the id it was published with, maybe while that publish's confirm is still on its way.
+   * `redeclare`: declare the publish topology again (at most every REDECLARE_EVERY_MS), which
+   * restores a queue or binding removed behind our back.
+   */
+  private async routed(
+    routingKey: string,
+    properties: Options.Publish,
+    send: (tagged: Options.Publish) => Promise<unknown>,
+    options: { redeclare?: boolean } = {},
+  ): Promise<void> {
+    this.sequence += 1;
+    const token = String(this.sequence);
+    try {
+      await send({ ...properties, mandatory: true, headers: { ...properties.headers, [RETURN_TOKEN_HEADER]: token } });
+    } finally {
+      if (this.returned.delete(token)) {
+        if (options.redeclare) this.redeclareSoon();
+        throw new UnroutableEventError(`nothing is bound to ${routingKey}: the broker returned the message`, {
+          context: { routing_key: routingKey, event_id: properties.messageId },
+        });
+      }
+    }
+  }
+
+  private redeclareSoon(): void {
     const now = Date.now();
     const channel = this.current;
-    if (channel && now - this.lastRedeclare >= REDECLARE_EVERY_MS) {
-      this.lastRedeclare = now;
-      this.declare(channel).catch((error: unknown) => this.options.logger.warn('could not declare the publish topology again', { error }));
-    }
-    throw new UnroutableEventError(`no queue is bound to ${envelope.type}: the broker returned the event`, {
-      context: { routing_key: envelope.type, event_id: envelope.id },
-    });
+    if (!channel || now - this.lastRedeclare < REDECLARE_EVERY_MS) return;
+    this.lastRedeclare = now;
+    this.declare(channel).catch((error: unknown) => this.options.logger.warn('could not declare the publish topology again', { error }));
   }
 }
