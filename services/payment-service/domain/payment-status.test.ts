@@ -45,7 +45,6 @@ const start = { kind: 'start_charge' } as const;
 const chargeAgain = { kind: 'charge' } as const;
 const refund = { kind: 'refund' } as const;
 const handled = { kind: 'record_handled' } as const;
-const nothing = { kind: 'nothing' } as const;
 const noPaymentId = { kind: 'missing_payment_id' } as const;
 const refundLanded = { kind: 'refund_charge', paymentId: 'pay_2' } as const;
 const closeCancelled = { kind: 'close_cancelled' } as const;
@@ -58,8 +57,8 @@ const table: Record<StateName, Record<TriggerName, PaymentStep>> = {
     'a compensation asks for a refund': { kind: 'leave_tombstone', reason: 'shipping_failed' },
     'the charge succeeds': handled,
     'the charge fails': handled,
-    'the provider holds the charge in doubt': nothing,
-    'the provider holds no charge': nothing,
+    'the provider holds the charge in doubt': handled,
+    'the provider holds no charge': handled,
     'a refund is due': noPaymentId,
     'the refund is answered': handled,
   },
@@ -88,8 +87,8 @@ const table: Record<StateName, Record<TriggerName, PaymentStep>> = {
     'a compensation asks for a refund': { kind: 'mark_refunding', reason: 'shipping_failed' },
     'the charge succeeds': handled,
     'the charge fails': handled,
-    'the provider holds the charge in doubt': nothing,
-    'the provider holds no charge': nothing,
+    'the provider holds the charge in doubt': handled,
+    'the provider holds no charge': handled,
     'a refund is due': { kind: 'send_refund', paymentId: 'pay_1', reason: 'shipping_failed' },
     'the refund is answered': handled,
   },
@@ -98,8 +97,8 @@ const table: Record<StateName, Record<TriggerName, PaymentStep>> = {
     'a compensation asks for a refund': { kind: 'mark_refunding', reason: 'shipping_failed' },
     'the charge succeeds': handled,
     'the charge fails': handled,
-    'the provider holds the charge in doubt': nothing,
-    'the provider holds no charge': nothing,
+    'the provider holds the charge in doubt': handled,
+    'the provider holds no charge': handled,
     'a refund is due': { kind: 'send_refund', paymentId: 'pay_1', reason: 'cancelled' },
     'the refund is answered': handled,
   },
@@ -108,8 +107,8 @@ const table: Record<StateName, Record<TriggerName, PaymentStep>> = {
     'a compensation asks for a refund': handled,
     'the charge succeeds': handled,
     'the charge fails': handled,
-    'the provider holds the charge in doubt': nothing,
-    'the provider holds no charge': nothing,
+    'the provider holds the charge in doubt': handled,
+    'the provider holds no charge': handled,
     'a refund is due': noPaymentId,
     'the refund is answered': handled,
   },
@@ -128,8 +127,8 @@ const table: Record<StateName, Record<TriggerName, PaymentStep>> = {
     'a compensation asks for a refund': handled,
     'the charge succeeds': handled,
     'the charge fails': handled,
-    'the provider holds the charge in doubt': nothing,
-    'the provider holds no charge': nothing,
+    'the provider holds the charge in doubt': handled,
+    'the provider holds no charge': handled,
     'a refund is due': { kind: 'send_refund', paymentId: 'pay_1', reason: 'cancelled' },
     'the refund is answered': handled,
   },
@@ -138,8 +137,8 @@ const table: Record<StateName, Record<TriggerName, PaymentStep>> = {
     'a compensation asks for a refund': handled,
     'the charge succeeds': refundLanded,
     'the charge fails': handled,
-    'the provider holds the charge in doubt': nothing,
-    'the provider holds no charge': nothing,
+    'the provider holds the charge in doubt': handled,
+    'the provider holds no charge': handled,
     'a refund is due': noPaymentId,
     'the refund is answered': handled,
   },
@@ -160,7 +159,6 @@ const outcomes: Record<PaymentStep['kind'], string> = {
   record_refunded: 'the row is refunded and payment.refunded emitted',
   leave_tombstone: 'a cancelled tombstone is left',
   record_handled: 'the event is only recorded handled',
-  nothing: 'nothing is done',
 };
 
 const rows = Object.entries(table).flatMap(([state, byTrigger]) =>

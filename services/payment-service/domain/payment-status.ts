@@ -74,17 +74,15 @@ export type PaymentStep =
   | { kind: 'record_refunded' }
   /** Cancelled before any charge: insert a 'cancelled' row so that a later charge does nothing. */
   | { kind: 'leave_tombstone'; reason: RefundReason }
-  /** Nothing left to do: record the event handled. */
-  | { kind: 'record_handled' }
-  /** Another handler settled the row meanwhile: nothing to do. */
-  | { kind: 'nothing' };
+  /** Nothing left to do (or another handler settled the row meanwhile): record the event handled. */
+  | { kind: 'record_handled' };
 
 /** The steps each trigger can lead to, so that the compiler checks every caller's switch is complete. */
 interface StepsByTrigger {
   charge: 'start_charge' | 'charge' | 'refund' | 'record_handled';
   cancel: 'mark_refunding' | 'refund' | 'settle_charge_in_doubt' | 'leave_tombstone' | 'record_handled';
   charge_outcome: 'refund_charge' | 'record_charged' | 'record_charge_failed' | 'record_handled';
-  charge_in_doubt_settled: 'refund' | 'refund_charge' | 'close_cancelled' | 'nothing';
+  charge_in_doubt_settled: 'refund' | 'refund_charge' | 'close_cancelled' | 'record_handled';
   refund_due: 'send_refund' | 'missing_payment_id';
   refund_outcome: 'record_refunded' | 'record_handled';
 }
@@ -137,7 +135,9 @@ const decide: Deciders = {
   charge_in_doubt_settled: (row, { charge }) => {
     // The charge handler got there first and found the cancel.
     if (row?.status === 'refunding') return { kind: 'refund' };
-    if (row?.status !== 'charging') return { kind: 'nothing' };
+    // Settled by another handler meanwhile: the cancel is done with, and recorded so (an event
+    // every path records in the inbox, so that a redelivery, or an audit, finds it applied).
+    if (row?.status !== 'charging') return { kind: 'record_handled' };
     if (charge) return { kind: 'refund_charge', paymentId: charge.paymentId };
     // No charge: a charge that still lands later finds the row cancelled and refunds it.
     return { kind: 'close_cancelled' };

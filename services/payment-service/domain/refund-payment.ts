@@ -78,7 +78,8 @@ async function settleChargeInDoubt(deps: RefundDeps, orderId: string, cause: { i
         await updatePayment(client, orderId, { status: 'cancelled' });
         await recordHandled(client, cause);
         return false;
-      case 'nothing':
+      case 'record_handled':
+        await recordHandled(client, cause);
         return false;
     }
   });
