@@ -16,7 +16,8 @@ const SERVICE = 'probe-service';
 const MAX_ATTEMPTS = 3;
 const namespace = `c${randomBytes(4).toString('hex')}_`;
 const names = topologyNames(namespace);
-const logger = new LogCapture().loggerFor(SERVICE);
+const logs = new LogCapture();
+const logger = logs.loggerFor(SERVICE);
 
 let connection: AmqpConnectionManager;
 let publisher: EventPublisher;
@@ -102,5 +103,18 @@ describe('event consumer against RabbitMQ', () => {
     const [letter] = await broker.drain(dlq);
     expect(letter?.properties.headers?.[DEAD_LETTER_HEADERS.reason]).toBe('handler_rejected');
     expect(behaviour.get(orderId)!.calls).toBe(1);
+  });
+
+  it('when a delay queue has gone missing, then the returned copy is not taken for sent: the queue is declared again and the message is retried, not lost', async () => {
+    const delayQueue = names.retryQueue(SERVICE, 1);
+    await broker.deleteQueue(delayQueue);
+    const orderId = randomUUID();
+    behaviour.set(orderId, { failTimes: 2, calls: 0 });
+    await send(orderId);
+
+    await waitFor(async () => behaviour.get(orderId)!.calls === 3, { what: 'the handler to succeed after its retries' });
+    expect(logs.lines.some((line) => line.includes('could not forward message; requeueing it'))).toBe(true);
+    expect(await broker.messageCount(delayQueue)).toBe(0);
+    expect(await broker.messageCount(names.deadLetterQueue(SERVICE))).toBe(0);
   });
 });
