@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OrderApi, orderBody, type OrderBody } from '../support/order-api.js';
 import { expectProblem } from '../support/problem-assert.js';
 import { expectNoSecretsInLogs } from '../support/secret-scan.js';
+import { waitForQuiescence } from '../faults/quiescence.js';
 import { EXTERNAL_STACK, TestStack } from '../support/test-stack.js';
 import { customerToken } from '../support/tokens.js';
 import { waitFor } from '../support/wait-for.js';
@@ -116,6 +117,11 @@ describe('Idempotency-Key', () => {
     const api = newCustomer();
     const key = newKey();
     const orders = stack.table('order-service', 'orders');
+    // Earlier tests' sagas still in flight would update orders too and queue behind the lock below,
+    // each holding one of order-service's few pooled connections, and could leave the request none:
+    // let every event be published and applied first.
+    const quiet = await waitForQuiescence({ db: stack.db, table: (owner, name) => stack.table(owner, name), logLines: () => [] });
+    expect(quiet.left).toEqual([]);
     // Holding a SHARE lock on the orders table parks the first request at its INSERT, after it has
     // claimed the key: "still running", deterministically, with no hook in the service.
     const lock = await stack.db.connect();
