@@ -21,6 +21,6 @@ export async function startInventoryService(
       const catalog = readCatalog(config.CATALOG_FILE);
       await seedStock(pool, catalog.products.map((p) => ({ sku: p.sku, stock: p.stock })));
     },
-    handlers: ({ unitOfWork }) => inventoryHandlers(unitOfWork),
+    handlers: ({ messageUnitOfWork }) => inventoryHandlers(messageUnitOfWork),
   });
 }

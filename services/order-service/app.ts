@@ -40,7 +40,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
   redis.on('error', (error) => logger.warn('redis error', { error }));
   await redis.connect();
 
-  const consumer = createServiceConsumer(runtime, { service: SERVICE, config, logger, handlers: orderHandlers(runtime.unitOfWork) });
+  const consumer = createServiceConsumer(runtime, { service: SERVICE, config, logger, handlers: orderHandlers(runtime.messageUnitOfWork) });
   await consumer.start();
   const sweeper = new DeadlineSweeper(runtime.unitOfWork, config.DEADLINE_SWEEP_MS, logger);
   sweeper.start();

@@ -1,5 +1,5 @@
 import { HTTPClient } from '../../shared/http/http-client.js';
-import type { EventConsumer } from '../../shared/messaging/event-consumer.js';
+import type { ServiceConsumer } from '../../shared/messaging/service-consumer.js';
 import { createLogger, type Logger } from '../../shared/logging/logger.js';
 import { CircuitBreaker } from '../../shared/resilience/circuit-breaker.js';
 import { startParticipant, type RunningParticipant } from '../../shared/startup/start-participant.js';
@@ -27,10 +27,12 @@ export async function startPaymentService(config: PaymentConfig, options: { logg
     retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 2_000 },
     logger,
   });
-  // While the circuit is open the consumer pauses: charges and refunds wait in the (durable) queue
-  // instead of spending their attempts on calls that would fail fast, so an outage longer than the
-  // retry schedule dead-letters nothing. HALF_OPEN lets one message at a time through (the trial).
-  let consumer: EventConsumer | undefined;
+  // While the circuit is open the consumer pauses, both lanes: charges (step lane) and refunds
+  // (compensation lane) wait in their durable queues instead of spending their attempts on calls
+  // that would fail fast, so an outage longer than the retry schedule dead-letters nothing.
+  // HALF_OPEN lets one message at a time through on each lane; the breaker lets the first call
+  // through as the trial and refuses the other without calling the provider (retried later).
+  let consumer: ServiceConsumer | undefined;
   const breaker = new CircuitBreaker({
     name: 'payment-provider',
     failureThreshold: config.BREAKER_FAILURE_THRESHOLD,
@@ -46,7 +48,7 @@ export async function startPaymentService(config: PaymentConfig, options: { logg
     service: SERVICE,
     config,
     logger,
-    handlers: ({ unitOfWork }) => paymentHandlers({ unitOfWork, payments, logger }),
+    handlers: ({ messageUnitOfWork }) => paymentHandlers({ unitOfWork: messageUnitOfWork, payments, logger }),
     onConsumer: (started) => {
       consumer = started;
       if (breaker.state === 'OPEN') void started.pause().catch(() => undefined);

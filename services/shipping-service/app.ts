@@ -19,6 +19,6 @@ export async function startShippingService(
     service: SERVICE,
     config,
     logger,
-    handlers: ({ unitOfWork }) => shippingHandlers(unitOfWork, policy),
+    handlers: ({ messageUnitOfWork }) => shippingHandlers(messageUnitOfWork, policy),
   });
 }

@@ -15,8 +15,10 @@ export const commonEnv = {
     [Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug')],
     { default: 'info' },
   ),
-  /** Messages a consumer holds unacknowledged at once. */
+  /** Messages a consumer holds unacknowledged at once (the step lane: forward steps). */
   AMQP_PREFETCH: Type.Integer({ default: 32, minimum: 1, maximum: 1000 }),
+  /** The same for the compensation lane, consumed beside it (cancellations, refunds, releases). */
+  AMQP_COMPENSATION_PREFETCH: Type.Integer({ default: 16, minimum: 1, maximum: 1000 }),
   /** Handler attempts before a message is dead-lettered (first try included). */
   MESSAGE_MAX_ATTEMPTS: Type.Integer({ default: 5, minimum: 1, maximum: 20 }),
   /** First retry delay; each later one doubles, with jitter. */
@@ -24,6 +26,11 @@ export const commonEnv = {
   /** How often the outbox relay sweeps for rows not yet published (it also runs right after each commit). */
   OUTBOX_SWEEP_MS: Type.Integer({ default: 1000, minimum: 10, maximum: 60_000 }),
   DB_POOL_SIZE: Type.Integer({ default: 10, minimum: 1, maximum: 200 }),
+  /**
+   * Most message handlers' transactions committed as one (group commit: only those already
+   * waiting, never waiting for more); 1 commits each on its own.
+   */
+  DB_BATCH_MAX: Type.Integer({ default: 64, minimum: 1, maximum: 1000 }),
   /** Port of the HTTP listener (the API for order-service and the provider; health for the others). */
   PORT: Type.Integer({ minimum: 0, maximum: 65535 }),
   /** Address the HTTP listener binds to (0.0.0.0 in a container). */

@@ -16,13 +16,17 @@ export interface RuntimeConfig {
   AMQP_URL: string;
   DATABASE_URL: string;
   DB_POOL_SIZE: number;
+  DB_BATCH_MAX: number;
   OUTBOX_SWEEP_MS: number;
 }
 
 /** The connections and parts a service's domain is wired to. */
 export interface ServiceRuntime {
   readonly pool: Pool;
+  /** Units of work of requests (one transaction each). */
   readonly unitOfWork: UnitOfWork;
+  /** Units of work of message handlers: those waiting together are committed together (batches). */
+  readonly messageUnitOfWork: UnitOfWork;
   readonly publisher: EventPublisher;
   readonly relay: OutboxRelay;
   readonly connection: AmqpConnectionManager;
@@ -65,6 +69,7 @@ export async function startServiceRuntime(options: {
   return {
     pool,
     unitOfWork: new UnitOfWork(pool, relay),
+    messageUnitOfWork: new UnitOfWork(pool, relay, { batchMax: config.DB_BATCH_MAX, logger }),
     publisher,
     relay,
     connection,
