@@ -1,8 +1,8 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { envelopeFor, newEnvelope, type NewEventOptions, type TypedEvent } from './envelope.js';
-import { SAGA_SERVICES, saga, type Saga, type SagaService } from './saga.js';
+import { SAGA_SERVICES, saga, type HandlerRole, type Saga, type SagaService, type Subscription } from './saga.js';
 
-export { SAGA_SERVICES, saga, type SagaService };
+export { SAGA_SERVICES, saga, type HandlerRole, type SagaService };
 
 /** Every event of the saga, by routing key. */
 export type EventType = keyof Saga;
@@ -38,9 +38,20 @@ export function subscribersOf(type: EventType): SagaService[] {
   return Object.keys(saga[type].subscribers) as SagaService[];
 }
 
-/** The events a service's queue is bound to, in declaration order. */
-export function subscriptionsOf<S extends SagaService>(service: S): SubscribedBy<S>[] {
-  return EVENT_TYPES.filter((type) => subscribersOf(type).includes(service)) as SubscribedBy<S>[];
+/** The role `service`'s handler of `type` plays, or undefined when `service` does not subscribe to it. */
+export function roleOf(type: EventType, service: SagaService): HandlerRole | undefined {
+  return (saga[type].subscribers as Partial<Record<SagaService, Subscription>>)[service]?.role;
+}
+
+/**
+ * The events a service subscribes to (its handler map's keys), in declaration order; with `role`,
+ * only those it handles in that role (the routing keys of that role's queue).
+ */
+export function subscriptionsOf<S extends SagaService>(service: S, role?: HandlerRole): SubscribedBy<S>[] {
+  return EVENT_TYPES.filter((type) => {
+    const played = roleOf(type, service);
+    return played !== undefined && (role === undefined || played === role);
+  }) as SubscribedBy<S>[];
 }
 
 /** The events a service publishes, in declaration order. */

@@ -2,11 +2,13 @@ import type { EventPublisher } from '../messaging/event-publisher.js';
 import { DEAD_LETTER_HEADERS } from '../messaging/dead-letter-headers.js';
 import type { TopologyNames } from '../messaging/topology-names.js';
 import type { DeadLetter, DeadLetterStore } from './dead-letter-store.js';
+import { replayQueueOf } from './replay-queue.js';
 
 /**
- * Sends a dead letter back to its service's queue (confirmed), with its failure headers and retry
- * count cleared so it gets a full set of attempts, and records the replay. The message keeps its
- * id: a handler that already applied it skips it (inbox).
+ * Sends a dead letter back to the queue it came from, its service's step or compensation lane
+ * ({@link replayQueueOf}), confirmed, with its failure headers and retry count cleared so it gets a
+ * full set of attempts, and records the replay. The message keeps its id: a handler that already
+ * applied it skips it (inbox).
  */
 export async function replayDeadLetter(
   deps: { store: DeadLetterStore; publisher: EventPublisher; names: TopologyNames },
@@ -24,7 +26,7 @@ export async function replayDeadLetter(
   const cleaned = Object.fromEntries(
     Object.entries(headers).filter(([key]) => !(Object.values(DEAD_LETTER_HEADERS) as string[]).includes(key) && key !== 'x-death'),
   );
-  await deps.publisher.sendToQueue(deps.names.queue(letter.service), letter.body, {
+  await deps.publisher.sendToQueue(replayQueueOf(deps.names, letter), letter.body, {
     headers: { ...cleaned, 'x-replayed-from': letter.id },
     ...(messageId ? { messageId } : {}),
     ...(type ? { type } : {}),

@@ -9,9 +9,9 @@ import type { EventPublisher } from './event-publisher.js';
 import { decodeEvent } from './message-decoder.js';
 import { retryDelayMs } from './retry-schedule.js';
 import { ChannelRecovery } from './channel-recovery.js';
-import { assertConsumerTopology, type ConsumerTopology } from './service-topology.js';
+import { assertConsumerTopology, lanesOf, type ConsumerTopology, type LaneBindings } from './service-topology.js';
 import { isUnroutableEventError } from './unroutable-event-error.js';
-import type { TopologyNames } from './topology-names.js';
+import type { Lane, TopologyNames } from './topology-names.js';
 
 export interface HandlerContext {
   logger: Logger;
@@ -26,7 +26,19 @@ export interface EventConsumerOptions {
   connection: AmqpConnectionManager;
   names: TopologyNames;
   service: string;
+  /**
+   * Every event the service handles, whichever lane it arrives on: an event of the other lane's
+   * role still turns up here when it was queued before the service had lanes, or replayed from a
+   * dead letter of that time.
+   */
   handlers: HandlerMap;
+  /** The lane this consumer takes messages from. @defaultValue 'step' */
+  lane?: Lane;
+  /**
+   * The routing keys bound to each lane's queue (the consumer declares every lane, so that either
+   * lane's consumer may start first). @defaultValue every handler's key on the step lane
+   */
+  bindings?: LaneBindings;
   /** Used for retries and dead letters, so both are confirmed before the original is acked. */
   publisher: EventPublisher;
   logger: Logger;
@@ -37,12 +49,14 @@ export interface EventConsumerOptions {
 }
 
 /**
- * Consumes a service's queue. Per message: decode and validate (unparseable or schema-invalid →
+ * Consumes one lane of a service's queues (see {@link Lane}; a service runs one consumer per lane,
+ * each on its own channel with its own prefetch). Per message: decode and validate (unparseable or schema-invalid →
  * dead-letter queue at once), run the handler, then ack. A failing handler is retried through the
  * delay queues with exponential backoff and jitter, and dead-lettered with its failure once the
  * attempts are spent, or at once when it throws a NonRetryableError. The ack always comes after the
  * handler's own commit and after any retry/dead-letter publish is confirmed, so a crash at any point
- * redelivers instead of losing; handlers are idempotent (inbox) for that reason.
+ * redelivers instead of losing; handlers are idempotent (inbox) for that reason. A retry goes
+ * through the lane's own delay queues and comes back to the lane it left.
  */
 export class EventConsumer {
   private readonly channel: ChannelWrapper;
@@ -56,18 +70,27 @@ export class EventConsumer {
   private transitions: Promise<void> = Promise.resolve();
   private readonly recovery: ChannelRecovery;
   private readonly topology: ConsumerTopology;
+  private readonly lane: Lane;
+  private readonly logger: Logger;
 
   constructor(private readonly options: EventConsumerOptions) {
-    const { names, service, logger } = options;
+    const { names, service } = options;
+    this.lane = options.lane ?? 'step';
+    const logger = options.logger.child({ lane: this.lane });
+    this.logger = logger;
     this.topology = {
       names,
       service,
-      routingKeys: Object.keys(options.handlers),
+      bindings: options.bindings ?? { step: Object.keys(options.handlers), compensation: [] },
       retryLevels: Math.max(0, options.maxAttempts - 1),
     };
-    this.recovery = new ChannelRecovery({ connection: options.connection, logger, name: `${service}-consumer` });
+    if (!lanesOf(this.topology.bindings).includes(this.lane)) {
+      throw new RangeError(`${service} has no ${this.lane} lane: no routing key is bound to it`);
+    }
+    const name = this.lane === 'step' ? `${service}-consumer` : `${service}-${this.lane}-consumer`;
+    this.recovery = new ChannelRecovery({ connection: options.connection, logger, name });
     this.channel = options.connection.createChannel({
-      name: `${service}-consumer`,
+      name,
       setup: async (channel: Channel) => {
         channel.on('error', (error) => logger.warn('consumer channel error', { error }));
         this.recovery.watch(channel);
@@ -94,7 +117,7 @@ export class EventConsumer {
       if (!this.consuming) return;
       this.consuming = false;
       await this.channel.cancelAll();
-      this.options.logger.warn('consumer paused');
+      this.logger.warn('consumer paused');
     });
   }
 
@@ -107,7 +130,8 @@ export class EventConsumer {
       if (this.stopped || (this.consuming && this.prefetch === prefetch)) return;
       if (this.consuming) await this.channel.cancelAll();
       // The wrapper remembers the subscription and makes it again on every reconnect.
-      await this.channel.consume(this.options.names.queue(this.options.service), (message) => this.track(message), { prefetch });
+      const queue = this.options.names.queue(this.options.service, this.lane);
+      await this.channel.consume(queue, (message) => this.track(message), { prefetch });
       this.consuming = true;
       this.prefetch = prefetch;
     });
@@ -137,14 +161,14 @@ export class EventConsumer {
     const origin = this.current;
     const work = this.process(message, origin).catch((error: unknown) => {
       // process() handles its own failures; this is a last guard against an unhandled rejection.
-      this.options.logger.error('message processing failed unexpectedly', { error });
+      this.logger.error('message processing failed unexpectedly', { error });
     });
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
   }
 
   private async process(message: ConsumeMessage, origin: Channel | undefined): Promise<void> {
-    const { logger } = this.options;
+    const { logger } = this;
     const decoded = decodeEvent(message.content);
     if (!decoded.ok) {
       logger.warn('message rejected', { reason: decoded.reason, detail: redactText(decoded.detail) });
@@ -181,7 +205,7 @@ export class EventConsumer {
   private async retryLater(message: ConsumeMessage, retry: number, detail: string, origin: Channel | undefined) {
     const { names, service, retryBaseDelayMs } = this.options;
     const delay = retryDelayMs(retry, { baseDelayMs: retryBaseDelayMs });
-    await this.forward(message, origin, names.retryQueue(service, retry), {
+    await this.forward(message, origin, names.retryQueue(service, retry, this.lane), {
       expiration: String(delay),
       headers: {
         ...message.properties.headers,
@@ -200,7 +224,7 @@ export class EventConsumer {
         [DEAD_LETTER_HEADERS.reason]: reason,
         [DEAD_LETTER_HEADERS.error]: redactText(detail).slice(0, 1000),
         [DEAD_LETTER_HEADERS.at]: new Date().toISOString(),
-        [DEAD_LETTER_HEADERS.queue]: names.queue(service),
+        [DEAD_LETTER_HEADERS.queue]: names.queue(service, this.lane),
         [DEAD_LETTER_HEADERS.routingKey]: originalRoutingKey(message),
       },
     });
@@ -224,10 +248,10 @@ export class EventConsumer {
       // Not confirmed, or returned: give the original back to the queue; the broker's delivery
       // limit bounds the loop. A returned copy means the target queue is gone: declare this
       // consumer's queues again first, so the redelivery finds it.
-      this.options.logger.warn('could not forward message; requeueing it', { error, queue });
+      this.logger.warn('could not forward message; requeueing it', { error, queue });
       if (isUnroutableEventError(error) && origin) {
         await assertConsumerTopology(origin, this.topology).catch((declareError: unknown) =>
-          this.options.logger.warn('could not declare the consumer topology again', { error: declareError }),
+          this.logger.warn('could not declare the consumer topology again', { error: declareError }),
         );
       }
       try {
@@ -246,7 +270,7 @@ export class EventConsumer {
       origin.ack(message);
     } catch (error) {
       // The channel closed since delivery: the broker redelivers the message; the inbox dedups it.
-      this.options.logger.debug('ack on a closed channel skipped', { error });
+      this.logger.debug('ack on a closed channel skipped', { error });
     }
   }
 }

@@ -2,8 +2,9 @@ import express from 'express';
 import { healthRouter, listen } from '../http/health-server.js';
 import type { Logger } from '../logging/logger.js';
 import type { SagaService } from '../contracts/saga.js';
-import { EventConsumer } from '../messaging/event-consumer.js';
+import { ServiceConsumer } from '../messaging/service-consumer.js';
 import type { ServiceHandlers } from '../messaging/service-handlers.js';
+import { sagaBindingsOf } from '../messaging/service-topology.js';
 import type { RunningService } from './running-service.js';
 import { startServiceRuntime, type RuntimeConfig, type ServiceRuntime } from './service-runtime.js';
 
@@ -11,6 +12,7 @@ export interface ParticipantConfig extends RuntimeConfig {
   PORT: number;
   HOST: string;
   AMQP_PREFETCH: number;
+  AMQP_COMPENSATION_PREFETCH: number;
   MESSAGE_MAX_ATTEMPTS: number;
   MESSAGE_RETRY_BASE_MS: number;
 }
@@ -22,8 +24,8 @@ export interface ParticipantOptions<S extends SagaService> {
   /** Seeds or checks the service's own data once the schema is migrated. */
   prepare?: (runtime: ServiceRuntime) => Promise<void>;
   handlers: (runtime: ServiceRuntime) => ServiceHandlers<S>;
-  /** Called with the consumer once it consumes, e.g. to pause it while a dependency is down. */
-  onConsumer?: (consumer: EventConsumer) => void;
+  /** Called with the consumer (both lanes) once it consumes, e.g. to pause it while a dependency is down. */
+  onConsumer?: (consumer: ServiceConsumer) => void;
   /** Closed after the consumer stopped, before the connections close. */
   onStop?: () => Promise<void>;
 }
@@ -32,19 +34,23 @@ export interface RunningParticipant extends RunningService {
   readonly runtime: ServiceRuntime;
 }
 
-/** The consumer of a service's queue, wired to its runtime and configured from its settings. */
+/**
+ * The consumer of a service's queues, wired to its runtime and configured from its settings: the
+ * step lane and the compensation lane, bound as the saga declares each subscription's role.
+ */
 export function createServiceConsumer<S extends SagaService>(
   runtime: ServiceRuntime,
   options: { service: S; config: Omit<ParticipantConfig, 'PORT' | 'HOST'>; logger: Logger; handlers: ServiceHandlers<S> },
-): EventConsumer {
-  return new EventConsumer({
+): ServiceConsumer {
+  return new ServiceConsumer({
     connection: runtime.connection,
     names: runtime.names,
     service: options.service,
     handlers: options.handlers,
+    bindings: sagaBindingsOf(options.service),
     publisher: runtime.publisher,
     logger: options.logger,
-    prefetch: options.config.AMQP_PREFETCH,
+    prefetch: { step: options.config.AMQP_PREFETCH, compensation: options.config.AMQP_COMPENSATION_PREFETCH },
     maxAttempts: options.config.MESSAGE_MAX_ATTEMPTS,
     retryBaseDelayMs: options.config.MESSAGE_RETRY_BASE_MS,
   });

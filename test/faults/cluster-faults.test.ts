@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAGA_SERVICES } from '../../shared/contracts/saga.js';
-import { topologyNames } from '../../shared/messaging/topology-names.js';
+import { LANES, topologyNames } from '../../shared/messaging/topology-names.js';
 import { RabbitCluster } from '../support/rabbit-cluster.js';
 import { waitFor } from '../support/wait-for.js';
 import { FaultRun } from './fault-run.js';
@@ -67,10 +67,11 @@ describe('scenario 13: a RabbitMQ cluster node dies', () => {
     const prefix = run.stack.namespace;
     const names = topologyNames(prefix);
 
-    // Every service queue is a quorum queue with a replica on every node (the default initial group
-    // size is the cluster size).
-    const serviceQueues = (await nodes.queues(prefix)).filter((q) => SAGA_SERVICES.some((s) => q.name === names.queue(s)));
-    expect(serviceQueues).toHaveLength(SAGA_SERVICES.length);
+    // Every service queue, both lanes, is a quorum queue with a replica on every node (the default
+    // initial group size is the cluster size).
+    const laneQueues = new Set(SAGA_SERVICES.flatMap((s) => LANES.map((lane) => names.queue(s, lane))));
+    const serviceQueues = (await nodes.queues(prefix)).filter((q) => laneQueues.has(q.name));
+    expect(serviceQueues).toHaveLength(laneQueues.size);
     for (const queue of serviceQueues) {
       expect(queue.type, queue.name).toBe('quorum');
       expect([...queue.members].sort(), queue.name).toEqual(nodes.nodes.map((n) => n.name).sort());

@@ -104,14 +104,14 @@ export class TestBroker {
     await (await this.channel()).unbindQueue(queue, this.names.exchange, routingKey);
   }
 
-  /** Deletes every queue and exchange of the namespace (services stopped first). */
+  /**
+   * Deletes every queue and exchange of the namespace (services stopped first): each service's
+   * lanes (step and compensation) with their delay queues, and its dead-letter queue. Deleting a
+   * queue that does not exist is no error.
+   */
   async deleteTopology(services: string[], retryLevels: number): Promise<void> {
     const names = this.names;
-    const queues = services.flatMap((service) => [
-      names.queue(service),
-      names.deadLetterQueue(service),
-      ...Array.from({ length: retryLevels }, (_, i) => names.retryQueue(service, i + 1)),
-    ]);
+    const queues = services.flatMap((service) => names.serviceQueues(service, retryLevels));
     const channel = await this.channel();
     for (const queue of queues) await channel.deleteQueue(queue);
     await channel.deleteExchange(names.exchange);
