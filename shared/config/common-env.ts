@@ -31,6 +31,8 @@ export const commonEnv = {
    * waiting, never waiting for more); 1 commits each on its own.
    */
   DB_BATCH_MAX: Type.Integer({ default: 64, minimum: 1, maximum: 1000 }),
+  /** Such batches in flight at once, each for its own share of the orders (1 in inventory-service). */
+  DB_BATCH_LANES: Type.Integer({ default: 4, minimum: 1, maximum: 64 }),
   /** Port of the HTTP listener (the API for order-service and the provider; health for the others). */
   PORT: Type.Integer({ minimum: 0, maximum: 65535 }),
   /** Address the HTTP listener binds to (0.0.0.0 in a container). */

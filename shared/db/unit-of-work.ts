@@ -4,6 +4,17 @@ import type { Logger } from '../logging/logger.js';
 import type { OutboxRelay } from './outbox-relay.js';
 import { withTransaction, type Pool, type PoolClient } from './pool.js';
 
+/**
+ * Writes to rows that many orders share (a counter per SKU), gathered from every unit of a
+ * transaction and applied once, at its end, by `flush` in one statement that locks the rows in a
+ * fixed order. A transaction thus takes those locks last, all at once, in the same order as every
+ * other: two batches committing side by side cannot deadlock on them.
+ */
+export interface Collector<T> {
+  readonly name: string;
+  flush(client: PoolClient, items: T[]): Promise<unknown>;
+}
+
 /** What a unit of work gets: the transaction's client, and a way to emit events through the outbox. */
 export interface Transaction {
   client: PoolClient;
@@ -12,6 +23,8 @@ export interface Transaction {
    * its envelope. The data's type follows from the event type, the version from the saga declaration.
    */
   emit<T extends EventType>(type: T, data: EventData<T>, meta: NewEventOptions): SagaEvent<T>;
+  /** Hands `item` to `collector`, flushed with every other unit's items just before COMMIT. */
+  collect<T>(collector: Collector<T>, item: T): void;
 }
 
 /**
@@ -36,15 +49,25 @@ export type OnceResult<T> = { duplicate: true } | { duplicate: false; result: T 
 
 export interface UnitOfWorkOptions {
   /**
-   * Units of work that wait while a transaction is in flight are committed together, up to this
-   * many in one transaction (group commit); 1 runs each in its own. @defaultValue 1
+   * Units of work that wait while a transaction of their lane is in flight are committed together,
+   * up to this many in one transaction (group commit); 1 runs each in its own. @defaultValue 1
    */
   batchMax?: number;
+  /**
+   * Batches in flight at once, each in a lane of its own: a unit's lane follows from its key (the
+   * order id), so every unit of one order goes through one lane, in order, and two lanes never wait
+   * for each other's order rows or locks. Only for services whose units touch no row shared between
+   * orders, or touch such rows only through a {@link Collector}. @defaultValue 1
+   */
+  lanes?: number;
   /** Told when a batch failed and its units run again one by one. */
   logger?: Pick<Logger, 'debug'>;
 }
 
 type Work<T> = (tx: Transaction) => Promise<T>;
+
+/** An event applied once: its id and type for the inbox, its order (data or correlation id) for its lane. */
+type OnceEvent = Pick<EventEnvelope, 'id' | 'type'> & { correlation_id?: string; data?: { order_id?: unknown } };
 
 interface Queued {
   work: Work<unknown>;
@@ -52,20 +75,55 @@ interface Queued {
   reject(error: unknown): void;
 }
 
+interface Lane {
+  queue: Queued[];
+  running: boolean;
+}
+
+/** What one transaction gathered from its units: events for the outbox, items for collectors. */
+class Gathered {
+  readonly events: EventEnvelope[] = [];
+  private readonly collected = new Map<Collector<unknown>, unknown[]>();
+
+  transaction(client: PoolClient): Transaction {
+    return {
+      client,
+      emit: (type, data, meta) => {
+        const event = newEvent(type, data, meta);
+        this.events.push(event);
+        return event;
+      },
+      collect: (collector, item) => {
+        const items = this.collected.get(collector as Collector<unknown>) ?? [];
+        items.push(item);
+        this.collected.set(collector as Collector<unknown>, items);
+      },
+    };
+  }
+
+  /** The transaction's last statements, sent together with COMMIT (one round trip). */
+  beforeCommit(client: PoolClient): Promise<unknown> | undefined {
+    const statements: Promise<unknown>[] = [...this.collected].map(([collector, items]) => collector.flush(client, items));
+    if (this.events.length > 0) statements.push(insertOutbox(client, this.events));
+    return statements.length > 0 ? Promise.all(statements) : undefined;
+  }
+}
+
 /**
  * Runs state changes and the events they cause in one transaction, then hands the events to the
  * outbox relay to publish right away (its sweep catches anything a crash leaves behind).
  *
  * With `batchMax` > 1 (message handlers), units of work are group-committed: the first runs at
- * once, alone; those that arrive while a transaction is in flight wait for it and then run together,
- * one after another on one connection, in one transaction with one outbox INSERT and one COMMIT.
- * Nothing ever waits to fill a batch: at low load every batch is one unit and latency is unchanged;
- * at saturation a batch holds about what the consumers have in hand, and Postgres commits once for
- * all of them instead of once each (README, Performance). Each unit's promise settles after the
- * commit, so a consumer acks only what is durable. Units run one after another, never interleaved,
- * so the per-order advisory locks keep serialising every handler of one order (a lock taken twice by
- * one transaction is granted at once, but the second unit starts only after the first finished).
- * When any unit throws, or the commit fails (a deadlock with another instance's batch, a broken
+ * once, alone; those that arrive while a transaction of their lane is in flight wait for it and then
+ * run together, one after another on one connection, in one transaction with one outbox INSERT and
+ * one COMMIT. Nothing ever waits to fill a batch: at low load every batch is one unit and latency is
+ * unchanged; at saturation a batch holds about what the consumers have in hand, and Postgres commits
+ * once for all of them instead of once each (README, Performance). Each unit's promise settles after
+ * the commit, so a consumer acks only what is durable. Units of a batch run one after another, never
+ * interleaved, so the per-order advisory locks keep serialising every handler of one order (a lock
+ * taken twice by one transaction is granted at once, but the second unit starts only after the
+ * first finished). With `lanes` > 1, that many batches run side by side, a unit's lane chosen by its
+ * key. When any unit throws, or the commit fails (a deadlock with another instance's batch, a broken
  * connection), the whole batch is rolled back and every unit runs again alone, in its own
  * transaction: a poison message fails only itself and goes to its retries and dead-letter queue as
  * before. Units must therefore be safe to run twice when the first run was rolled back, which a
@@ -73,8 +131,7 @@ interface Queued {
  */
 export class UnitOfWork {
   private readonly batchMax: number;
-  private readonly queue: Queued[] = [];
-  private running = false;
+  private readonly lanes: Lane[];
 
   constructor(
     private readonly pool: Pool,
@@ -82,16 +139,19 @@ export class UnitOfWork {
     private readonly options: UnitOfWorkOptions = {},
   ) {
     this.batchMax = Math.max(1, options.batchMax ?? 1);
+    this.lanes = Array.from({ length: Math.max(1, options.lanes ?? 1) }, () => ({ queue: [], running: false }));
   }
 
-  run<T>(work: Work<T>): Promise<T> {
+  /** Runs `work` in a transaction; `key` (the order id) picks its lane when batches run side by side. */
+  run<T>(work: Work<T>, key?: string): Promise<T> {
     if (this.batchMax === 1) return this.runAlone(work);
+    const lane = this.lanes[key === undefined ? 0 : laneOf(key, this.lanes.length)]!;
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.running) {
-        this.running = true;
+      lane.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!lane.running) {
+        lane.running = true;
         // Units queued in this same turn (the messages of one socket read) join the first batch.
-        setImmediate(() => void this.drain());
+        setImmediate(() => void this.drain(lane));
       }
     });
   }
@@ -100,8 +160,9 @@ export class UnitOfWork {
    * Applies an incoming event at most once: its id goes into the inbox in the same transaction as
    * its effect. A second delivery finds the id (a concurrent one waits on the first's row lock, then
    * finds it; one in the same batch finds the row its predecessor inserted) and changes nothing.
+   * The event's order is its key.
    */
-  async runOnce<T>(event: Pick<EventEnvelope, 'id' | 'type'>, work: Work<T>): Promise<OnceResult<T>> {
+  async runOnce<T>(event: OnceEvent, work: Work<T>): Promise<OnceResult<T>> {
     return this.run(async (tx) => {
       const inserted = await tx.client.query(
         'INSERT INTO inbox (event_id, event_type) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING',
@@ -109,24 +170,23 @@ export class UnitOfWork {
       );
       if (inserted.rowCount === 0) return { duplicate: true } as const;
       return { duplicate: false, result: await work(tx) } as const;
-    });
+    }, (typeof event.data?.order_id === 'string' ? event.data.order_id : undefined) ?? event.correlation_id);
   }
 
   private async runAlone<T>(work: Work<T>): Promise<T> {
-    const emitted: EventEnvelope[] = [];
-    const result = await withTransaction(this.pool, (client) => work(transaction(client, emitted)), {
-      // The transaction's events, in emit order, in one statement sent with COMMIT.
-      beforeCommit: (client) => (emitted.length > 0 ? insertOutbox(client, emitted) : undefined),
+    const gathered = new Gathered();
+    const result = await withTransaction(this.pool, (client) => work(gathered.transaction(client)), {
+      beforeCommit: (client) => gathered.beforeCommit(client),
     });
-    if (emitted.length > 0) this.relay.publishCommitted(emitted);
+    if (gathered.events.length > 0) this.relay.publishCommitted(gathered.events);
     return result;
   }
 
-  /** Runs batches until the queue is empty; one batch in flight at a time. */
-  private async drain(): Promise<void> {
+  /** Runs the lane's batches until its queue is empty; one batch in flight per lane. */
+  private async drain(lane: Lane): Promise<void> {
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.batchMax);
+      while (lane.queue.length > 0) {
+        const batch = lane.queue.splice(0, this.batchMax);
         if (batch.length === 1) {
           const [only] = batch as [Queued];
           await this.runAlone(only.work).then(only.resolve, only.reject);
@@ -135,40 +195,40 @@ export class UnitOfWork {
         }
       }
     } finally {
-      this.running = false;
+      lane.running = false;
     }
   }
 
   private async runBatch(batch: Queued[]): Promise<void> {
-    const emitted: EventEnvelope[] = [];
+    const gathered = new Gathered();
     let results: unknown[];
     try {
       results = await withTransaction(
         this.pool,
         async (client) => {
+          const tx = gathered.transaction(client);
           const done: unknown[] = [];
-          for (const unit of batch) done.push(await unit.work(transaction(client, emitted)));
+          for (const unit of batch) done.push(await unit.work(tx));
           return done;
         },
-        { beforeCommit: (client) => (emitted.length > 0 ? insertOutbox(client, emitted) : undefined) },
+        { beforeCommit: (client) => gathered.beforeCommit(client) },
       );
     } catch (error) {
       this.options.logger?.debug('batch rolled back; its units run one by one', { error, units: batch.length });
       await Promise.all(batch.map((unit) => this.runAlone(unit.work).then(unit.resolve, unit.reject)));
       return;
     }
-    if (emitted.length > 0) this.relay.publishCommitted(emitted);
+    if (gathered.events.length > 0) this.relay.publishCommitted(gathered.events);
     batch.forEach((unit, i) => unit.resolve(results[i]));
   }
 }
 
-function transaction(client: PoolClient, emitted: EventEnvelope[]): Transaction {
-  return {
-    client,
-    emit: (type, data, meta) => {
-      const event = newEvent(type, data, meta);
-      emitted.push(event);
-      return event;
-    },
-  };
+/** A stable lane for a key (FNV-1a). */
+function laneOf(key: string, lanes: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i += 1) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % lanes;
 }

@@ -17,6 +17,7 @@ export interface RuntimeConfig {
   DATABASE_URL: string;
   DB_POOL_SIZE: number;
   DB_BATCH_MAX: number;
+  DB_BATCH_LANES: number;
   OUTBOX_SWEEP_MS: number;
 }
 
@@ -44,6 +45,11 @@ export interface ServiceRuntime {
  */
 export async function startServiceRuntime(options: {
   service: SagaService;
+  /**
+   * Most batches of message handlers in flight at once (DB_BATCH_LANES caps it): 1 for a service
+   * whose handlers read and then write rows shared by many orders. @defaultValue DB_BATCH_LANES
+   */
+  batchLanes?: number;
   /** Migration folder under infra/migrations. @defaultValue service */
   migrations?: string;
   config: RuntimeConfig;
@@ -69,7 +75,11 @@ export async function startServiceRuntime(options: {
   return {
     pool,
     unitOfWork: new UnitOfWork(pool, relay),
-    messageUnitOfWork: new UnitOfWork(pool, relay, { batchMax: config.DB_BATCH_MAX, logger }),
+    messageUnitOfWork: new UnitOfWork(pool, relay, {
+      batchMax: config.DB_BATCH_MAX,
+      lanes: Math.min(config.DB_BATCH_LANES, options.batchLanes ?? config.DB_BATCH_LANES),
+      logger,
+    }),
     publisher,
     relay,
     connection,

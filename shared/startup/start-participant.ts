@@ -21,6 +21,8 @@ export interface ParticipantOptions<S extends SagaService> {
   service: S;
   config: ParticipantConfig;
   logger: Logger;
+  /** See startServiceRuntime. */
+  batchLanes?: number;
   /** Seeds or checks the service's own data once the schema is migrated. */
   prepare?: (runtime: ServiceRuntime) => Promise<void>;
   handlers: (runtime: ServiceRuntime) => ServiceHandlers<S>;
@@ -63,7 +65,7 @@ export function createServiceConsumer<S extends SagaService>(
  */
 export async function startParticipant<S extends SagaService>(options: ParticipantOptions<S>): Promise<RunningParticipant> {
   const { config, logger, service } = options;
-  const runtime = await startServiceRuntime({ service, config, logger });
+  const runtime = await startServiceRuntime({ service, config, logger, ...(options.batchLanes ? { batchLanes: options.batchLanes } : {}) });
   await options.prepare?.(runtime);
   const consumer = createServiceConsumer(runtime, { service, config, logger, handlers: options.handlers(runtime) });
   await consumer.start();

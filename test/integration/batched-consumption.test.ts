@@ -69,7 +69,7 @@ describe('group commit (units of work of message handlers)', () => {
     expect(results).toEqual(orders.map((_, i) => i));
     const rows = await effects(orders);
     expect(rows).toHaveLength(10);
-    // The first runs at once on its own; the rest waited for it and committed together.
+    // Called in one turn, they share one transaction (or two, were the batch split by a slow turn).
     expect(new Set(rows.map((r) => r.xid)).size).toBeLessThanOrEqual(2);
   });
 
@@ -110,6 +110,39 @@ describe('group commit (units of work of message handlers)', () => {
     const outcomes = await Promise.all([apply(), apply(), apply()]);
     expect(outcomes.filter((o) => !o.duplicate)).toHaveLength(1);
     expect(await effects([orderId])).toHaveLength(1);
+  });
+  it('when units of several orders arrive together, then each order\'s units run in the order they came, in its lane', async () => {
+    const unitOfWork = new UnitOfWork(pool, { publishCommitted: () => undefined }, { batchMax: 64, lanes: 4 });
+    const orders = Array.from({ length: 6 }, () => randomUUID());
+    await db.query(`CREATE TABLE IF NOT EXISTS ${schema}.steps (seq bigserial PRIMARY KEY, order_id text NOT NULL, step int NOT NULL)`);
+    const units = [];
+    for (let step = 0; step < 5; step += 1) {
+      for (const orderId of orders) {
+        units.push(unitOfWork.run(async ({ client }) => client.query('INSERT INTO steps (order_id, step) VALUES ($1, $2)', [orderId, step]), orderId));
+      }
+    }
+    await Promise.all(units);
+    const { rows } = await db.query<{ order_id: string; step: number; xid: string }>(
+      `SELECT order_id, step, xmin::text AS xid FROM ${schema}.steps WHERE order_id = ANY($1) ORDER BY seq`,
+      [orders],
+    );
+    for (const orderId of orders) {
+      expect(rows.filter((r) => r.order_id === orderId).map((r) => r.step)).toEqual([0, 1, 2, 3, 4]);
+    }
+    // Four lanes at most, each one batch (or two, were a batch split by a slow turn).
+    expect(new Set(rows.map((r) => r.xid)).size).toBeLessThanOrEqual(8);
+  });
+
+  it('when units hand items to a collector, then it is flushed once per transaction with all of them', async () => {
+    const unitOfWork = new UnitOfWork(pool, { publishCommitted: () => undefined }, { batchMax: 64 });
+    const flushed: number[][] = [];
+    const counter = {
+      name: 'counter',
+      flush: async (_client: unknown, items: number[]) => void flushed.push([...items].sort((a, b) => a - b)),
+    };
+    await Promise.all([1, 2, 3, 4].map((n) => unitOfWork.run(async (tx) => tx.collect(counter, n))));
+    // Called in one turn, the four share one transaction.
+    expect(flushed).toEqual([[1, 2, 3, 4]]);
   });
 });
 

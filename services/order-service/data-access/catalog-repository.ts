@@ -1,5 +1,6 @@
 import type { PoolClient } from '../../../shared/db/pool.js';
 import type { CatalogFile } from '../../../shared/contracts/catalog.js';
+import type { Collector } from '../../../shared/db/unit-of-work.js';
 
 type Queryable = Pick<PoolClient, 'query'>;
 
@@ -49,14 +50,34 @@ export async function listProducts(client: Queryable): Promise<ProductRow[]> {
   return rows;
 }
 
-/** Applies a stock movement seen in inventory's events to the read model. */
-export async function moveStock(client: Queryable, lines: { sku: string; quantity: number }[], sign: 1 | -1): Promise<void> {
-  await client.query(
-    `UPDATE product_stock SET available = product_stock.available + $3 * l.quantity
-     FROM unnest($1::text[], $2::int[]) AS l(sku, quantity) WHERE product_stock.sku = l.sku`,
-    [lines.map((l) => l.sku), lines.map((l) => l.quantity), sign],
-  );
+/** A stock movement seen in inventory's events: `sign` -1 for a reservation, 1 for a release. */
+export interface StockMove {
+  lines: readonly { sku: string; quantity: number }[];
+  sign: 1 | -1;
 }
+
+/**
+ * Applies the stock movements of a transaction's units to the read model at its end: summed per
+ * SKU, the rows locked in SKU order first, then one UPDATE. These rows are shared by every order, so
+ * batches committing side by side must take them in one fixed order (see Collector).
+ */
+export const stockMoves: Collector<StockMove> = {
+  name: 'stock moves',
+  async flush(client, moves) {
+    const totals = new Map<string, number>();
+    for (const move of moves) {
+      for (const line of move.lines) totals.set(line.sku, (totals.get(line.sku) ?? 0) + move.sign * line.quantity);
+    }
+    const skus = [...totals.keys()].sort();
+    const lock = client.query('SELECT 1 FROM product_stock WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE', [skus]);
+    const update = client.query(
+      `UPDATE product_stock SET available = product_stock.available + l.delta
+       FROM unnest($1::text[], $2::int[]) AS l(sku, delta) WHERE product_stock.sku = l.sku`,
+      [skus, skus.map((sku) => totals.get(sku))],
+    );
+    return Promise.all([lock, update]);
+  },
+};
 
 /** Those of `skus` that the catalog has. */
 export async function findKnownSkus(client: Queryable, skus: string[]): Promise<Set<string>> {

@@ -1,7 +1,7 @@
 import type { SagaEvent } from '../../../shared/contracts/events.js';
 import type { Transaction } from '../../../shared/db/unit-of-work.js';
 import type { Logger } from '../../../shared/logging/logger.js';
-import { moveStock } from '../data-access/catalog-repository.js';
+import { stockMoves } from '../data-access/catalog-repository.js';
 import { appendHistory, findOrder, setStatus } from '../data-access/order-repository.js';
 import { nextStatus } from './order-status.js';
 
@@ -25,10 +25,11 @@ export async function applySagaEvent(tx: Transaction, event: SagaEvent, logger: 
     return;
   }
   const change = nextStatus(order.status, event.type, event.data as { reason?: string });
-  // Independent writes, sent together (the pool pipelines them): one round trip, not three.
+  // The stock read model moves at the end of the transaction, with every other unit's moves.
+  if (event.type === 'inventory.reserved') tx.collect(stockMoves, { lines: event.data.items, sign: -1 });
+  if (event.type === 'inventory.released') tx.collect(stockMoves, { lines: event.data.items, sign: 1 });
+  // Independent writes, sent together (the pool pipelines them): one round trip, not two.
   await Promise.all([
-    event.type === 'inventory.reserved' ? moveStock(tx.client, event.data.items, -1) : undefined,
-    event.type === 'inventory.released' ? moveStock(tx.client, event.data.items, 1) : undefined,
     appendHistory(tx.client, {
       order_id: orderId,
       event_id: event.id,

@@ -43,7 +43,7 @@ export async function chargePayment(deps: RefundDeps, event: SagaEvent<'inventor
         await recordHandled(client, event);
         return 'done';
     }
-  });
+  }, orderId);
   if (next === 'refund') return settleRefund(deps, orderId, 'cancelled', event);
   if (next === 'done') return;
 

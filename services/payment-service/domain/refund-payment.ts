@@ -48,7 +48,7 @@ export async function refundPayment(
         await recordHandled(client, cause);
         return 'done';
     }
-  });
+  }, orderId);
   if (next === 'done') return;
   if (next === 'settle_charge' && !(await settleChargeInDoubt(deps, orderId, cause))) return;
   await settleRefund(deps, orderId, reason, cause);
@@ -82,7 +82,7 @@ async function settleChargeInDoubt(deps: RefundDeps, orderId: string, cause: { i
         await recordHandled(client, cause);
         return false;
     }
-  });
+  }, orderId);
 }
 
 /**
@@ -96,7 +96,7 @@ export async function settleRefund(
   fallbackReason: RefundReason,
   cause: { id: string; type: string },
 ): Promise<void> {
-  const row = await deps.unitOfWork.run(async ({ client }) => findPayment(client, orderId));
+  const row = await deps.unitOfWork.run(async ({ client }) => findPayment(client, orderId), orderId);
   const request = nextPaymentStep(row, { kind: 'refund_due', fallbackReason });
   if (request.kind === 'missing_payment_id') throw new Error(`order ${orderId} is refunding without a payment id`);
   const { paymentId, reason } = request;
@@ -123,6 +123,6 @@ export async function settleRefund(
       default:
         return step satisfies never;
     }
-  });
+  }, orderId);
   deps.logger.info('payment refunded', { refund_id: refund.refundId, reason });
 }
