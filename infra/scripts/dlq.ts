@@ -3,7 +3,8 @@
  *
  *   list    [--service S] [--type T] [--reason R] [--older-than SECONDS] [--limit N] [--json]
  *   show    <id>
- *   replay  <id...> | --all [filters]     send back to the service queue (recorded)
+ *   replay  <id...> | --all [filters]     send back to the queue it came from: its service's step or
+ *                                         compensation lane (recorded)
  *   purge   <id...> | --all [filters]     hide from the archive (kept for audit)
  *
  * Reads NAMESPACE, DATABASE_URL and AMQP_URL like the services do (AMQP_URL: one broker, or a

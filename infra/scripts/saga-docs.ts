@@ -1,15 +1,19 @@
 import { EVENT_TYPES, eventVersion, saga, subscribersOf } from '../../shared/contracts/events.js';
-import type { Subscription } from '../../shared/contracts/saga.js';
+import { SAGA_SERVICES, type Subscription } from '../../shared/contracts/saga.js';
+import { lanesOf, sagaBindingsOf } from '../../shared/messaging/service-topology.js';
+import { topologyNames } from '../../shared/messaging/topology-names.js';
 
 /**
  * The parts of the documentation that are generated from the saga declaration
- * (shared/contracts/saga.ts): the event table and the flow diagram. Each sits in a document between
+ * (shared/contracts/saga.ts): the event table, the flow diagram and each service's queues (the
+ * lanes and what is bound to them). Each sits in a document between
  * `<!-- saga:NAME -->` and `<!-- /saga:NAME -->`; `npm run docs` rewrites them, and a unit test
  * fails when a document drifts from the declaration.
  */
 export const GENERATED_BLOCKS = {
   'event-table': renderEventTable,
   diagram: renderDiagram,
+  queues: renderQueueTable,
 } as const;
 
 export type BlockName = keyof typeof GENERATED_BLOCKS;
@@ -48,6 +52,19 @@ export function renderDiagram(): string {
     }
   }
   lines.push('```', '', 'Solid arrows are steps; dotted arrows are compensations.');
+  return lines.join('\n');
+}
+
+/** One row per queue a saga service consumes: its lane and the events bound to it. */
+export function renderQueueTable(): string {
+  const names = topologyNames('');
+  const lines = ['| queue | lane | bound to (routing keys) |', '|---|---|---|'];
+  for (const service of SAGA_SERVICES) {
+    const bindings = sagaBindingsOf(service);
+    for (const lane of lanesOf(bindings)) {
+      lines.push(`| \`${names.queue(service, lane)}\` | ${lane} | ${bindings[lane].map((key) => `\`${key}\``).join(', ')} |`);
+    }
+  }
   return lines.join('\n');
 }
 

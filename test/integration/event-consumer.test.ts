@@ -13,6 +13,8 @@ import { waitFor } from '../support/wait-for.js';
 
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const SERVICE = 'probe-service';
+/** A service with both lanes, of which only the compensation lane is consumed. */
+const LANED = 'laned-probe-service';
 const MAX_ATTEMPTS = 3;
 const namespace = `c${randomBytes(4).toString('hex')}_`;
 const names = topologyNames(namespace);
@@ -22,9 +24,12 @@ const logger = logs.loggerFor(SERVICE);
 let connection: AmqpConnectionManager;
 let publisher: EventPublisher;
 let consumer: EventConsumer;
+let compensations: EventConsumer;
 let broker: TestBroker;
 /** Per order id: how the handler should behave, and how often it ran. */
 const behaviour = new Map<string, { failTimes: number; nonRetryable?: boolean; calls: number }>();
+/** The same, for the compensation lane's consumer (every test's event reaches both services). */
+const lanedBehaviour = new Map<string, { failTimes: number; calls: number }>();
 
 beforeAll(async () => {
   connection = await connectAmqp({ url: AMQP_URL, name: SERVICE, logger });
@@ -50,14 +55,37 @@ beforeAll(async () => {
     },
   });
   await consumer.start();
+  compensations = new EventConsumer({
+    connection,
+    names,
+    service: LANED,
+    lane: 'compensation',
+    bindings: { step: ['order.created'], compensation: ['order.cancel_requested'] },
+    publisher,
+    logger,
+    prefetch: 8,
+    maxAttempts: MAX_ATTEMPTS,
+    retryBaseDelayMs: 50,
+    handlers: {
+      'order.created': async () => undefined,
+      'order.cancel_requested': async (event) => {
+        const plan = lanedBehaviour.get(event.data.order_id);
+        if (!plan) return;
+        plan.calls += 1;
+        if (plan.calls <= plan.failTimes) throw new Error(`failure ${plan.calls}`);
+      },
+    },
+  });
+  await compensations.start();
   broker = await TestBroker.connect(AMQP_URL, namespace);
 });
 
 afterAll(async () => {
   await consumer.stop();
+  await compensations.stop();
   await publisher.close();
   await connection.close();
-  await broker.deleteTopology([SERVICE], MAX_ATTEMPTS - 1);
+  await broker.deleteTopology([SERVICE, LANED], MAX_ATTEMPTS - 1);
   await broker.close();
 });
 
@@ -116,5 +144,31 @@ describe('event consumer against RabbitMQ', () => {
     expect(logs.lines.some((line) => line.includes('could not forward message; requeueing it'))).toBe(true);
     expect(await broker.messageCount(delayQueue)).toBe(0);
     expect(await broker.messageCount(names.deadLetterQueue(SERVICE))).toBe(0);
+  });
+});
+
+describe('the compensation lane against RabbitMQ', () => {
+  it('when a compensation fails twice, then its retries go through the lane\'s own delay queues and come back to the compensation lane, never to the step lane', async () => {
+    const orderId = randomUUID();
+    lanedBehaviour.set(orderId, { failTimes: 2, calls: 0 });
+    const delays = Array.from({ length: MAX_ATTEMPTS - 1 }, (_, i) => names.retryQueue(LANED, i + 1, 'compensation'));
+    expect(delays).toEqual([`${namespace}${LANED}.compensation.delay.1`, `${namespace}${LANED}.compensation.delay.2`]);
+    await send(orderId);
+
+    // Only the compensation lane is consumed here: a retry sent anywhere else would never come back.
+    await waitFor(async () => lanedBehaviour.get(orderId)!.calls === 3, { what: 'three attempts on the compensation lane' });
+    expect(await broker.messageCount(names.queue(LANED))).toBe(0);
+    expect(await broker.messageCount(names.deadLetterQueue(LANED))).toBe(0);
+  });
+
+  it('when a compensation fails on every attempt, then its dead letter names the compensation lane as its queue', async () => {
+    const orderId = randomUUID();
+    lanedBehaviour.set(orderId, { failTimes: 99, calls: 0 });
+    await send(orderId);
+    const dlq = names.deadLetterQueue(LANED);
+    await waitFor(async () => (await broker.messageCount(dlq)) === 1, { what: 'a dead letter' });
+    const [letter] = await broker.drain(dlq);
+    expect(letter?.properties.headers?.[DEAD_LETTER_HEADERS.queue]).toBe(names.queue(LANED, 'compensation'));
+    expect(lanedBehaviour.get(orderId)!.calls).toBe(MAX_ATTEMPTS);
   });
 });

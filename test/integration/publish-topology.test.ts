@@ -1,7 +1,12 @@
+import amqplib from 'amqplib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { subscriptionsOf } from '../../shared/contracts/events.js';
+import { assertSubscriberQueues } from '../../shared/messaging/service-topology.js';
 import { OrderApi, orderBody } from '../support/order-api.js';
 import { EXTERNAL_STACK, TestStack } from '../support/test-stack.js';
 import { waitFor } from '../support/wait-for.js';
+
+const AMQP_URL = (process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672').split(',')[0]!;
 
 /**
  * No event is published into the void: whichever service starts first, the queues of its events'
@@ -81,5 +86,37 @@ describe.skipIf(EXTERNAL_STACK)('publish topology', () => {
       [placed.id],
     );
     expect(reservations).toEqual([{ status: 'reserved' }]);
+  });
+
+  it('when the broker holds a queue declared before compensations had a lane of their own, then a publisher moves the compensation keys to that lane and a cancellation reaches it alone', async () => {
+    stack = await TestStack.start({}, { services: [] });
+    // The previous version's topology: one queue per service, bound to every event it subscribes to.
+    const connection = await amqplib.connect(AMQP_URL);
+    try {
+      const channel = await connection.createChannel();
+      const oldBindings = { step: subscriptionsOf('inventory-service'), compensation: [] };
+      await assertSubscriberQueues(channel, stack.broker.names, 'inventory-service', oldBindings);
+      await channel.close();
+    } finally {
+      await connection.close();
+    }
+    await stack.startService('payment-provider');
+    await stack.startService('order-service');
+
+    const api = new OrderApi(stack);
+    const placed = await api.place(orderBody({ items: [{ sku: 'MUG-LOGO', quantity: 1 }] }));
+    const cancelled = await api.request('POST', `/orders/${placed.id}/cancel`);
+    expect(cancelled.status).toBe(202);
+    const { names } = stack.broker;
+    const steps = names.queue('inventory-service');
+    const compensations = names.queue('inventory-service', 'compensation');
+    await waitFor(async () => (await stack!.broker.messageCount(compensations)) === 1, { what: 'the cancellation in the compensation lane' });
+    // order.created alone in the step lane: the cancellation was not routed there too.
+    expect(await stack.broker.messageCount(steps)).toBe(1);
+
+    for (const service of ['inventory-service', 'payment-service', 'shipping-service'] as const) await stack.startService(service);
+    expect(await api.settled(placed.id)).toMatchObject({ status: 'cancelled' });
+    const { rows } = await stack.db.query(`SELECT status FROM ${stack.table('inventory-service', 'reservations')} WHERE order_id = $1`, [placed.id]);
+    expect(rows).toEqual([{ status: expect.stringMatching(/^(cancelled|released)$/) }]);
   });
 });

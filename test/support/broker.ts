@@ -90,6 +90,11 @@ export class TestBroker {
     return (await (await this.channel()).checkQueue(queue)).messageCount;
   }
 
+  /** Consumers subscribed to `queue` now (0 while its service has paused it). */
+  async consumerCount(queue: string): Promise<number> {
+    return (await (await this.channel()).checkQueue(queue)).consumerCount;
+  }
+
   /** Declares a durable queue with `args` (e.g. one that conflicts with what a service declares). */
   async declareQueue(queue: string, args: Record<string, unknown> = {}): Promise<void> {
     await (await this.channel()).assertQueue(queue, { durable: true, arguments: args });
