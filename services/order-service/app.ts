@@ -1,7 +1,9 @@
+import type { RequestHandler } from 'express';
 import { Redis } from 'ioredis';
 import { DeadLetterArchiver } from '../../shared/dead-letters/dead-letter-archiver.js';
 import { openDeadLetterStore } from '../../shared/dead-letters/open-dead-letter-store.js';
 import { SAGA_SERVICES } from '../../shared/contracts/saga.js';
+import { createPool } from '../../shared/db/pool.js';
 import { readCatalog } from '../../shared/contracts/catalog.js';
 import { listen } from '../../shared/http/health-server.js';
 import { createLogger, type Logger } from '../../shared/logging/logger.js';
@@ -9,9 +11,12 @@ import { assertReachable } from '../../shared/startup/check-dependencies.js';
 import type { RunningService } from '../../shared/startup/running-service.js';
 import { createServiceConsumer } from '../../shared/startup/start-participant.js';
 import { startServiceRuntime, type ServiceRuntime } from '../../shared/startup/service-runtime.js';
-import { tokenSettings, type OrderConfig } from './config.js';
+import { backlogLimit, tokenSettings, type OrderConfig } from './config.js';
+import { readBacklog } from './data-access/backlog-repository.js';
 import { seedCatalog } from './data-access/catalog-repository.js';
+import { BacklogMonitor } from './domain/backlog-monitor.js';
 import { DeadlineSweeper } from './domain/deadline-sweeper.js';
+import { admission } from './entry-points/http/admission.js';
 import { createApp } from './entry-points/http/create-app.js';
 import { deadLettersRouter } from './entry-points/http/dead-letters-router.js';
 import { IdempotencyStore } from './entry-points/http/idempotency.js';
@@ -58,6 +63,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
 
   const redisPrefix = config.NAMESPACE ? `${config.NAMESPACE}:` : '';
   const idempotency = new IdempotencyStore({ redis, prefix: redisPrefix, ttlSeconds: config.IDEMPOTENCY_TTL_S, logger });
+  const admissionControl = await startAdmissionControl(config, idempotency, logger);
   const app = createApp({
     pool: runtime.pool,
     unitOfWork: runtime.unitOfWork,
@@ -65,6 +71,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
     logger,
     auth: tokenSettings(config),
     idempotency,
+    admission: admissionControl.handler,
     rateLimit: rateLimit({
       redis,
       prefix: redisPrefix,
@@ -92,6 +99,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
     async stop() {
       logger.info('service stopping');
       await http.close();
+      await admissionControl.stop();
       await consumer.stop();
       await archiver.stop();
       await sweeper.stop();
@@ -99,6 +107,32 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
       await runtime.close();
       redis.disconnect();
       logger.info('service stopped');
+    },
+  };
+}
+
+/**
+ * Admission control for POST /orders (entry-points/http/admission.ts), unless it is off. Its
+ * figures are read on a connection of their own, so that a read never queues behind the requests
+ * for the API's pooled connections, precisely when they are all busy.
+ */
+async function startAdmissionControl(
+  config: OrderConfig,
+  idempotency: IdempotencyStore,
+  logger: Logger,
+): Promise<{ handler: RequestHandler; stop(): Promise<void> }> {
+  const limit = backlogLimit(config);
+  if (limit.kind === 'off') return { handler: (_req, _res, next) => next(), stop: async () => undefined };
+  // The schema startServiceRuntime migrated and its pool works in.
+  const pool = createPool({ connectionString: config.DATABASE_URL, schema: `${config.NAMESPACE}order_service`, max: 1, logger });
+  const monitor = new BacklogMonitor({ read: (windowSeconds) => readBacklog(pool, windowSeconds), refreshMs: config.ADMISSION_REFRESH_MS, logger });
+  await monitor.start();
+  logger.info('admission control on', { limit });
+  return {
+    handler: admission({ limit, monitor, idempotency, logger }),
+    async stop() {
+      await monitor.stop();
+      await pool.end();
     },
   };
 }

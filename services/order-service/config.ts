@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { commonEnv, loadEnv } from '../../shared/config/index.js';
 import { repoPath } from '../../shared/startup/repo-path.js';
+import type { BacklogLimit } from './domain/admission-policy.js';
 import type { TokenSettings } from './entry-points/http/auth.js';
 
 export const OrderConfigSchema = Type.Object({
@@ -34,6 +35,22 @@ export const OrderConfigSchema = Type.Object({
   CORS_ORIGINS: Type.String({ default: '' }),
   /** A request not answered in this time gets 503 request_timeout. */
   REQUEST_TIMEOUT_MS: Type.Integer({ default: 15_000, minimum: 100 }),
+  /**
+   * Admission control for POST /orders: how many orders may be accepted and not yet completed or
+   * cancelled (all instances together) before new ones get 503 overloaded. `adaptive`: the orders
+   * that end per second × ADMISSION_TARGET_SECONDS, at least ADMISSION_MIN_BACKLOG; a number: that
+   * fixed bound; `0` or `off`: no admission control.
+   */
+  ADMISSION_MAX_BACKLOG: Type.Union([Type.Literal('adaptive'), Type.Literal('off'), Type.Integer({ minimum: 0 })], { default: 'adaptive' }),
+  /**
+   * Floor of the adaptive bound (orders let in when nothing has ended lately). Not 100: on a slow
+   * day the saga runs at ~60/s here, where 100 orders in progress would mean ~1.6 s each.
+   */
+  ADMISSION_MIN_BACKLOG: Type.Integer({ default: 50, minimum: 1 }),
+  /** The adaptive bound's aim: the mean time an order spends between accepted and ended, in seconds. */
+  ADMISSION_TARGET_SECONDS: Type.Number({ default: 0.5, exclusiveMinimum: 0, maximum: 60 }),
+  /** How often each instance re-reads the backlog from Postgres (ms). */
+  ADMISSION_REFRESH_MS: Type.Integer({ default: 100, minimum: 10, maximum: 10_000 }),
   /** Demo catalog that seeds an empty product table (names, prices, initial stock). */
   CATALOG_FILE: Type.String({ default: '' }),
 });
@@ -41,6 +58,14 @@ export type OrderConfig = Static<typeof OrderConfigSchema>;
 
 export function tokenSettings(config: OrderConfig): TokenSettings {
   return { secret: config.AUTH_JWT_SECRET, issuer: config.AUTH_JWT_ISSUER, audience: config.AUTH_JWT_AUDIENCE };
+}
+
+/** The bound of admission control, from ADMISSION_MAX_BACKLOG and its companions. */
+export function backlogLimit(config: OrderConfig): BacklogLimit {
+  const max = config.ADMISSION_MAX_BACKLOG;
+  if (max === 'off' || max === 0) return { kind: 'off' };
+  if (max === 'adaptive') return { kind: 'adaptive', min: config.ADMISSION_MIN_BACKLOG, targetSeconds: config.ADMISSION_TARGET_SECONDS };
+  return { kind: 'fixed', max };
 }
 
 export function loadOrderConfig(env: NodeJS.ProcessEnv = process.env): OrderConfig {

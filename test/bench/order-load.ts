@@ -8,13 +8,29 @@ import { summarize, type LatencySummary } from './stats.js';
 const SKUS = ['STICKER-PACK', 'TSHIRT-BLUE-M', 'MUG-LOGO'];
 const address = { name: 'Bench', line1: '1 Loop Rd', city: 'Localhost', postal_code: '127', country: 'US' };
 
-/** A `POST /orders` sender that remembers the id of every accepted order. */
+const OVERLOADED = 'urn:order-platform:problem:overloaded';
+
+/** Whether an answer is admission control's refusal: 503 with the `overloaded` problem type. */
+export function isOverloaded(reply: { status: number | string; body: string }): boolean {
+  if (reply.status !== 503) return false;
+  try {
+    return (JSON.parse(reply.body) as { type?: unknown }).type === OVERLOADED;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A `POST /orders` sender that remembers the id of every accepted order. One request per order,
+ * never retried: a 503 overloaded is a rejection (the order was not taken, and nothing of it was
+ * written), any other non-202 a failure.
+ */
 export function orderSender(
   client: HttpClient,
   api: string,
   auth: { authorization: string },
   accepted: string[],
-  /** Non-202 answers by status ('error' for a failed connection). */
+  /** Non-202 answers other than rejections, by status ('error' for a failed connection). */
   failures: Record<string, number> = {},
 ): Send {
   let n = 0;
@@ -29,6 +45,7 @@ export function orderSender(
         body,
       })
       .catch(() => ({ status: 'error', body: '' }) as const);
+    if (isOverloaded(reply)) return 'rejected';
     if (reply.status !== 202) {
       failures[reply.status] = (failures[reply.status] ?? 0) + 1;
       return false;

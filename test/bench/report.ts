@@ -62,7 +62,7 @@ export function toMarkdown(result: BenchResult): string {
   for (const p of result.phases) {
     const offered = p.http.mode === 'open' ? `${p.http.offered}/s` : `${p.http.offered} conc.`;
     lines.push(
-      `| ${p.name} | ${offered} | ${p.http.ok} (${p.http.failed} failed${Object.keys(p.failures).length ? `: ${JSON.stringify(p.failures)}` : ''}) | ${p.http.requestsPerSecond} | ${p.http.latencyMs.p50} / ${p.http.latencyMs.p99} | ${p.sagas.completed} | ${p.sagas.cancelled} | ${p.sagas.unfinished} | ${p.sagas.sagasPerSecond} | ${p.sagas.orderToCompletedMs.p50} / ${p.sagas.orderToCompletedMs.p99} |`,
+      `| ${p.name} | ${offered} | ${p.http.ok} (${p.http.rejected ? `${p.http.rejected} rejected, ` : ''}${p.http.failed} failed${Object.keys(p.failures).length ? `: ${JSON.stringify(p.failures)}` : ''}) | ${p.http.requestsPerSecond} | ${p.http.latencyMs.p50} / ${p.http.latencyMs.p99} | ${p.sagas.completed} | ${p.sagas.cancelled} | ${p.sagas.unfinished} | ${p.sagas.sagasPerSecond} | ${p.sagas.orderToCompletedMs.p50} / ${p.sagas.orderToCompletedMs.p99} |`,
     );
   }
   lines.push('', '## CPU per process group during each phase (% of one core)', '');
@@ -95,7 +95,7 @@ export function toMarkdown(result: BenchResult): string {
   const overload = result.phases.find((p) => p.role === 'overload');
   if (overload) {
     lines.push(
-      `| overload at ${overload.http.offered}/s (2× saturation): accepted / rejected; order→terminal p99 of the accepted; time to a rejection p99 | ${overload.http.ok} / ${overload.http.failed}; ${overload.sagas.orderToTerminalMs.p99} ms; ${overload.http.failedLatencyMs.n ? `${overload.http.failedLatencyMs.p99} ms` : 'none rejected'} | p99 ≤ 1000 ms; rejections p99 ≤ 50 ms; 0 lost (lost: ${overload.sagas.missing}) | | |`,
+      `| overload at ${overload.http.offered}/s (2× saturation): accepted / rejected; order→terminal p99 of the accepted; time to a rejection p99 | ${overload.http.ok} / ${overload.http.rejected}${overload.http.failed ? ` (and ${overload.http.failed} failed)` : ''}; ${overload.sagas.orderToTerminalMs.p99} ms; ${overload.http.rejectedLatencyMs.n ? `${overload.http.rejectedLatencyMs.p99} ms` : 'none rejected'} | p99 ≤ 1000 ms; rejections p99 ≤ 50 ms; 0 lost (lost: ${overload.sagas.missing}) | | |`,
     );
   }
   const lag = result.compensationUnderBacklog;
@@ -129,7 +129,7 @@ function soakMarkdown(soak: SoakResult): string[] {
     '',
     `## Soak: ${Math.round(soak.durationMs / 60_000)} min at ${soak.rate} orders/s`,
     '',
-    `POST /orders: ${soak.posts.ok} ok, ${soak.posts.failed} failed; p99 ${soak.postP99Ms.first} ms in the first minute, ${soak.postP99Ms.last} ms in the last, ${soak.postP99Ms.max} ms at worst. ` +
+    `POST /orders: ${soak.posts.ok} ok, ${soak.posts.rejected} rejected (overloaded), ${soak.posts.failed} failed; p99 ${soak.postP99Ms.first} ms in the first minute, ${soak.postP99Ms.last} ms in the last, ${soak.postP99Ms.max} ms at worst. ` +
       `Sagas: ${soak.sagas.completed} completed, ${soak.sagas.cancelled} cancelled, ${soak.sagas.unfinished} unfinished.`,
     '',
     `RSS (VmRSS) sampled every ${soak.sampleIntervalMs / 1000} s; growth is the least-squares slope after the first minute.`,

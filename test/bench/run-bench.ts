@@ -19,7 +19,7 @@ import { expressJson } from './ceilings/express-json.js';
 import { pgOutboxTx } from './ceilings/pg-outbox-tx.js';
 import { relayChain } from './ceilings/relay-chain.js';
 import { HttpClient } from './http-client.js';
-import { closedLoop, openLoop, type LoadResult } from './http-load.js';
+import { closedLoop, openLoop, type LoadResult, type Send } from './http-load.js';
 import { orderSender, sagaOutcome } from './order-load.js';
 import { messagingPeers } from './peers/messaging.js';
 import { rateLimiterPeers } from './peers/rate-limiter.js';
@@ -75,7 +75,7 @@ try {
   };
   const phase = async (
     name: string,
-    drive: (send: () => Promise<boolean>, accepted: readonly string[]) => Promise<LoadResult>,
+    drive: (send: Send, accepted: readonly string[]) => Promise<LoadResult>,
     role?: PhaseResult['role'],
   ) => {
     const accepted: string[] = [];

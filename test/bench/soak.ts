@@ -19,7 +19,7 @@ export interface SoakResult {
   /** Offered orders/s. */
   rate: number;
   sampleIntervalMs: number;
-  posts: { offered: number; ok: number; failed: number };
+  posts: { offered: number; ok: number; failed: number; rejected: number };
   /** POST /orders p99 of the first chunk, the last, and the worst, ms: drift shows here. */
   postP99Ms: { first: number; last: number; max: number };
   /** Orders created during the soak, read from the orders table once they had ended (or the settle time ran out). */
@@ -65,18 +65,19 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
   const since = await dbNow(options.db);
   sample();
   const sampler = setInterval(sample, sampleIntervalMs);
-  const posts = { offered: 0, ok: 0, failed: 0 };
+  const posts = { offered: 0, ok: 0, failed: 0, rejected: 0 };
   const p99s: number[] = [];
   try {
     while (performance.now() - start < options.durationMs) {
       const length = Math.min(chunkMs, options.durationMs - (performance.now() - start));
       if (length < 1_000) break;
       const chunk = await openLoop(options.rate, length, options.makeSend());
-      posts.offered += chunk.ok + chunk.failed;
+      posts.offered += chunk.ok + chunk.failed + chunk.rejected;
       posts.ok += chunk.ok;
       posts.failed += chunk.failed;
+      posts.rejected += chunk.rejected;
       p99s.push(chunk.latencyMs.p99);
-      options.log(`soak ${Math.round((performance.now() - start) / 1000)} s: ${JSON.stringify({ ok: chunk.ok, failed: chunk.failed, p99: chunk.latencyMs.p99 })}`);
+      options.log(`soak ${Math.round((performance.now() - start) / 1000)} s: ${JSON.stringify({ ok: chunk.ok, rejected: chunk.rejected, failed: chunk.failed, p99: chunk.latencyMs.p99 })}`);
     }
   } finally {
     clearInterval(sampler);

@@ -7,7 +7,18 @@ const latency = (p99: number) => ({ n: 10, p50: p99 / 2, p99, max: p99 });
 function phase(name: string, sagasPerSecond: number, extra: Partial<PhaseResult> = {}): PhaseResult {
   return {
     name,
-    http: { mode: 'open', offered: 100, durationMs: 10_000, ok: 1_000, failed: 0, requestsPerSecond: 100, latencyMs: latency(20), failedLatencyMs: latency(NaN) },
+    http: {
+      mode: 'open',
+      offered: 100,
+      durationMs: 10_000,
+      ok: 1_000,
+      failed: 0,
+      rejected: 0,
+      requestsPerSecond: 100,
+      latencyMs: latency(20),
+      failedLatencyMs: latency(NaN),
+      rejectedLatencyMs: latency(NaN),
+    },
     sagas: { accepted: 1_000, completed: 1_000, cancelled: 0, unfinished: 0, missing: 0, sagasPerSecond, orderToCompletedMs: latency(50), orderToTerminalMs: latency(60) },
     failures: {},
     pgTransactionsPerOrder: 11,
@@ -24,7 +35,19 @@ const result: BenchResult = {
     phase('closed (max)', 180, { pgTransactionsPerOrder: 10 }),
     phase('overload 360/s', 170, {
       role: 'overload',
-      http: { mode: 'open', offered: 360, durationMs: 10_000, ok: 2_000, failed: 1_600, requestsPerSecond: 200, latencyMs: latency(900), failedLatencyMs: latency(12) },
+      // 1 600 refused with 503 overloaded (answered in 12 ms at p99), 5 failed otherwise (slowly).
+      http: {
+        mode: 'open',
+        offered: 360,
+        durationMs: 10_000,
+        ok: 2_000,
+        failed: 5,
+        rejected: 1_600,
+        requestsPerSecond: 200,
+        latencyMs: latency(900),
+        failedLatencyMs: latency(5_000),
+        rejectedLatencyMs: latency(12),
+      },
     }),
   ],
   idleCpuPercent: {},
@@ -38,7 +61,7 @@ const result: BenchResult = {
 };
 
 describe('the bench summary', () => {
-  it('when a run is summarised, then the best phase gives the saga figures and the overload phase its own', () => {
+  it('when a run is summarised, then the best phase gives the saga figures and the overload phase its own, rejections apart from failures', () => {
     expect(benchSummary(result)).toEqual({
       sagas_per_s: 180,
       relay_chain_per_s: 4_000,

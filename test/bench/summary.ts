@@ -52,9 +52,10 @@ export function benchSummary(result: BenchResult): BenchSummary {
       ? {
           offered_per_s: overload.http.offered,
           accepted_per_s: overload.http.requestsPerSecond,
-          rejected: overload.http.failed,
+          // Refused with 503 overloaded (admission control), not failures; timed to the answer.
+          rejected: overload.http.rejected,
           accepted_p99_ms: finite(overload.sagas.orderToTerminalMs.p99),
-          rejected_p99_ms: finite(overload.http.failedLatencyMs.p99),
+          rejected_p99_ms: finite(overload.http.rejectedLatencyMs.p99),
           lost: overload.sagas.missing,
         }
       : null,

@@ -117,6 +117,8 @@ export class FaultRun {
       // This scenario's own orders; `lost` and the other invariants cover every order of the stack.
       orders_sent: load.sent,
       accepted: load.accepted.length,
+      // Refused by admission control until their client gave up: neither accepted nor lost.
+      rejected: load.rejected,
       statuses: load.statuses,
       ...options.extra,
     };

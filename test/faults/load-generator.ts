@@ -17,6 +17,12 @@ export interface PlacedOrder {
 export interface LoadResult {
   sent: number;
   accepted: PlacedOrder[];
+  /**
+   * Orders whose client gave up while admission control refused them (its last answer a 503
+   * overloaded): not taken, nothing of them written, never lost. Invariant 3's check that no order
+   * exists that no client was answered with covers them.
+   */
+  rejected: number;
   /** Every status the API answered, by code; network failures under 'network'. */
   statuses: Record<string, number>;
   /** 5xx answers that were not a declared 503 with Retry-After (invariant 7). */
@@ -46,7 +52,7 @@ function bodyFor(kind: OrderKind): { body: object; sku: string; quantity: number
 }
 
 export function emptyLoadResult(): LoadResult {
-  return { sent: 0, accepted: [], statuses: {}, undeclared5xx: 0 };
+  return { sent: 0, accepted: [], rejected: 0, statuses: {}, undeclared5xx: 0 };
 }
 
 /** Client retries of one order: 8 tries over about 9 s (200 ms doubling, at most 2 s apart). */
@@ -59,6 +65,9 @@ const retryDelayMs = (attempt: number) => Math.min(2_000, 200 * 2 ** (attempt - 
  * 5xx, 409 while the same key still runs) is retried by the client with the same Idempotency-Key,
  * the way a careful client would, so that an order taken just before a crash is answered on a
  * retry instead of being left unknown to its client; every request is bounded by a 5 s timeout.
+ * A 503 overloaded (admission control) is retried on the same schedule, sooner than its
+ * Retry-After asks (the load would otherwise outlast the scenario by minutes); an order still
+ * refused after the last try counts as rejected, not lost.
  */
 export async function runLoad(
   api: string,
@@ -83,7 +92,9 @@ async function placeWithRetries(api: string, kind: OrderKind, result: LoadResult
   // One key per order, the same on every retry of it.
   const idempotencyKey = randomUUID();
   result.sent += 1;
+  let refused = false;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt += 1) {
+    refused = false;
     try {
       const response = await fetch(`${api}/orders`, {
         method: 'POST',
@@ -97,11 +108,17 @@ async function placeWithRetries(api: string, kind: OrderKind, result: LoadResult
         result.accepted.push({ id: ((await response.json()) as { id: string }).id, kind, sku, quantity });
         return;
       }
-      await response.body?.cancel();
+      if (response.status === 503) {
+        const problem = (await response.json().catch(() => ({}))) as { type?: string };
+        refused = problem.type === 'urn:order-platform:problem:overloaded';
+      } else {
+        await response.body?.cancel();
+      }
       if (response.status < 500 && response.status !== 409) return;
     } catch {
       result.statuses.network = (result.statuses.network ?? 0) + 1;
     }
     await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt)));
   }
+  if (refused) result.rejected += 1;
 }

@@ -144,6 +144,7 @@ describe('routes', () => {
       degradable: {},
       deadLetters: deadLettersRouter({ store: stub, publisher: stub, names: stub, idempotency: stub }),
       auth: { secret: 'x'.repeat(32), issuer: 'test', audience: 'test' },
+      admission: (_req, _res, next) => next(),
       rateLimit: (_req, _res, next) => next(),
       trustProxy: false,
       corsOrigins: [],

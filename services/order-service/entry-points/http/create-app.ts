@@ -17,6 +17,8 @@ export interface AppDeps extends OrdersRouterDeps {
   degradable: ReadinessChecks;
   deadLetters: express.Router;
   auth: TokenSettings;
+  /** Admission control for POST /orders (admission.ts); runs before the rate limit. */
+  admission: RequestHandler;
   rateLimit: RequestHandler;
   /** express `trust proxy`: which proxies' X-Forwarded-For is believed; false for none. */
   trustProxy: string | false;
@@ -27,8 +29,9 @@ export interface AppDeps extends OrdersRouterDeps {
 
 /**
  * The order API, in this order: security headers → CORS (only when configured) → request context
- * → timeout → health probes (no token) → token read → rate limit (per customer, else per address)
- * → OpenAPI and docs (public) → token required → body (JSON only, 100 kB) → routes → problems.
+ * → timeout → health probes (no token) → token read → admission control (POST /orders only) →
+ * rate limit (per customer, else per address) → OpenAPI and docs (public) → token required → body
+ * (JSON only, 100 kB) → routes → problems.
  */
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
@@ -43,6 +46,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(requestTimeout(deps.requestTimeoutMs));
   app.use(healthRouter(deps.readiness, deps.degradable));
   app.use(identify(deps.auth));
+  app.use(deps.admission);
   app.use(deps.rateLimit);
   app.use(openApiRouter());
   app.use(requireAuth);

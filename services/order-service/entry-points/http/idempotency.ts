@@ -32,6 +32,10 @@ import { canonicalJson } from '../../../../shared/idempotency/canonical-json.js'
  * for the outage is the byte-for-byte replay and the 409 for a key still running (two concurrent
  * requests both answer 202 with the one order). Taking orders matters more than those two.
  *
+ * While admission control refuses new orders (503 overloaded), a request whose key already has a
+ * record is still answered from it, with one read and no write (`replayOnly`): a client whose
+ * first answer was lost learns of its order even while the backlog is full.
+ *
  * Key values are stored and compared only as SHA-256 hashes: like card tokens, they never reach
  * a log line or a Redis key in clear.
  */
@@ -85,6 +89,15 @@ export interface IdempotencyOptions {
   logger: Logger;
 }
 
+export interface RunOptions {
+  /**
+   * Answer only from the key's record (a replay, or 409/422), never run the request: without a
+   * record, this error is thrown. For a request admission control refused (overloaded) whose key
+   * may already have placed an order: its client still learns of that order.
+   */
+  replayOnly?: Error;
+}
+
 export class IdempotencyStore {
   private readonly ttlSeconds: number;
   private readonly lockSeconds: number;
@@ -104,9 +117,11 @@ export class IdempotencyStore {
     res: Response,
     scope: { customer: string; key: string },
     execute: (requestHash: string) => Promise<StoredResponse>,
+    options: RunOptions = {},
   ): Promise<void> {
-    const redisKey = `${this.options.prefix}idempotency:${sha256(scope.customer)}:${sha256(scope.key)}`;
+    const redisKey = this.redisKey(scope.customer, scope.key);
     const fingerprint = sha256(`${req.method} ${req.baseUrl}${req.path} ${canonicalJson(req.body ?? null)}`);
+    if (options.replayOnly) return this.replay(res, redisKey, fingerprint, options.replayOnly);
     const token = randomUUID();
     let claimed: Awaited<ReturnType<IdempotencyStore['claim']>>;
     try {
@@ -142,6 +157,47 @@ export class IdempotencyStore {
     return this.run(req, res, { customer, key }, execute);
   }
 
+  /**
+   * Whether the key has a record (its request still running, or its response stored): one read,
+   * nothing written. False when Redis does not answer within `timeoutMs` (or is down), so that a
+   * caller on a fast path is never held up by it.
+   */
+  async hasRecord(customer: string, key: string, timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const found = this.options.redis.exists(this.redisKey(customer, key)).then(
+      (count) => count > 0,
+      () => false,
+    );
+    try {
+      return await Promise.race([found, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private redisKey(customer: string, key: string): string {
+    return `${this.options.prefix}idempotency:${sha256(customer)}:${sha256(key)}`;
+  }
+
+  /** Answers from the key's record alone, writing nothing; without one (or without Redis), throws `refusal`. */
+  private async replay(res: Response, redisKey: string, fingerprint: string, refusal: Error): Promise<void> {
+    const raw = await this.options.redis.get(redisKey).catch(() => null);
+    if (raw === null) throw refusal;
+    send(res, this.answerOf(JSON.parse(raw) as Record_, fingerprint), true);
+  }
+
+  /** What an existing record answers to a request with `fingerprint`: its stored response, or a problem. */
+  private answerOf(existing: Record_, fingerprint: string): StoredResponse {
+    if (existing.fingerprint !== fingerprint) {
+      throw new ProblemError('idempotency_key_reused', 'this Idempotency-Key was already used with another request');
+    }
+    if (existing.state === 'running') {
+      throw new ProblemError('idempotency_key_in_use', 'a request with this Idempotency-Key is still being processed; retry later', {}, { 'Retry-After': '1' });
+    }
+    return { status: existing.status, headers: existing.headers, body: existing.body };
+  }
+
   /** Claims the key, or tells what holds it. Bounded: a record that expires between SET and GET is retried twice. */
   private async claim(redisKey: string, token: string, fingerprint: string): Promise<'claimed' | StoredResponse> {
     const running: Record_ = { state: 'running', token, fingerprint };
@@ -150,14 +206,7 @@ export class IdempotencyStore {
       if (set === 'OK') return 'claimed';
       const raw = await this.options.redis.get(redisKey);
       if (raw === null) continue;
-      const existing = JSON.parse(raw) as Record_;
-      if (existing.fingerprint !== fingerprint) {
-        throw new ProblemError('idempotency_key_reused', 'this Idempotency-Key was already used with another request');
-      }
-      if (existing.state === 'running') {
-        throw new ProblemError('idempotency_key_in_use', 'a request with this Idempotency-Key is still being processed; retry later', {}, { 'Retry-After': '1' });
-      }
-      return { status: existing.status, headers: existing.headers, body: existing.body };
+      return this.answerOf(JSON.parse(raw) as Record_, fingerprint);
     }
     throw new ProblemError('idempotency_key_in_use', 'this Idempotency-Key is changing hands; retry later', {}, { 'Retry-After': '1' });
   }

@@ -39,6 +39,11 @@ const RATE_LIMIT_HEADERS: Record<string, Header> = {
   'RateLimit-Reset': { description: 'seconds until the window resets', required: true, schema: seconds },
 };
 const retryAfter = (required: boolean): Header => ({ description: 'seconds to wait before retrying', required, schema: seconds });
+const overloadedRetryAfter: Header = {
+  description: 'seconds to wait before retrying; for `overloaded`, the estimated time for the orders in progress to drain below the bound (1 to 30)',
+  required: true,
+  schema: seconds,
+};
 const replayed: Header = { description: 'the first answer to this Idempotency-Key, replayed', required: false, schema: Type.Literal('true') };
 
 const orderId: Parameter = { name: 'id', in: 'path', required: true, schema: Type.String({ format: 'uuid' }), description: 'order id' };
@@ -84,6 +89,7 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
         'idempotency_key_reused',
         'unknown_sku',
         'currency_not_offered',
+        'overloaded',
       ],
     },
     get: {
@@ -162,11 +168,22 @@ const PATH_PROBLEMS: ProblemType[] = ['validation_error'];
 /** The health probes answer before the token is read and the rate limit counts (create-app.ts). */
 const isProbe = (path: string) => path === '/healthz' || path === '/readyz';
 
+/** RateLimit-* on a problem answer: required, except where admission control may answer before the limit counts. */
+function rateLimitHeaders(types: ProblemType[]): Record<string, Header> {
+  if (!types.includes('overloaded')) return RATE_LIMIT_HEADERS;
+  return Object.fromEntries(
+    Object.entries(RATE_LIMIT_HEADERS).map(([name, header]) => [
+      name,
+      { ...header, required: false, description: `${header.description} (absent on \`overloaded\`, which is answered before the rate limit counts)` },
+    ]),
+  );
+}
+
 function problemHeaders(status: number, types: ProblemType[], limited: boolean): Record<string, Header> {
   return {
-    ...(limited ? RATE_LIMIT_HEADERS : {}),
+    ...(limited ? rateLimitHeaders(types) : {}),
     ...(status === 401 ? { 'WWW-Authenticate': { description: 'Bearer realm="order-api"', required: true, schema: Type.String({ pattern: '^Bearer ' }) } } : {}),
-    ...(status === 429 || status === 503 ? { 'Retry-After': retryAfter(true) } : {}),
+    ...(status === 429 || status === 503 ? { 'Retry-After': types.includes('overloaded') ? overloadedRetryAfter : retryAfter(true) } : {}),
     ...(types.includes('idempotency_key_in_use') ? { 'Retry-After': retryAfter(false) } : {}),
   };
 }
@@ -235,7 +252,7 @@ export function openApiDocument() {
         title: 'Order API',
         version: '1.0.0',
         description:
-          'Takes orders and runs each as a saga (stock, payment, shipping) with compensations. Errors are RFC 9457 problem documents. Every answer (the health probes aside) carries RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset.',
+          'Takes orders and runs each as a saga (stock, payment, shipping) with compensations. Errors are RFC 9457 problem documents. Every answer (the health probes and `overloaded` refusals aside) carries RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset. While too many orders are in progress, POST /orders answers 503 `overloaded` with Retry-After, having written nothing; reads and cancels are always served.',
       },
       servers: [{ url: '/' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },

@@ -6,6 +6,7 @@ import { findHistory, findLinesOfOrders, findOrder, findOrderLines, listOrders }
 import { cancelOrder } from '../../domain/cancel-order.js';
 import { OrderNotFoundError } from '../../domain/order-errors.js';
 import { placeOrder } from '../../domain/place-order.js';
+import { replayOnlyRefusal } from './admission.js';
 import { orderSummaryView, orderView } from './order-view.js';
 import { ProblemError } from './problem.js';
 import { principalOf } from './auth.js';
@@ -53,6 +54,8 @@ export function ordersRouter(deps: OrdersRouterDeps): express.Router {
     const customer = customerOf(res);
     const key = idempotencyKeyOf(req, true) as string;
     const body = checkCreate(req.body);
+    // Refused by admission control but known to the idempotency records: answered from them only.
+    const refusal = replayOnlyRefusal(res.locals);
     await deps.idempotency.run(req, res, { customer, key }, async (requestHash) => {
       const placed = await placeOrder(
         deps.unitOfWork,
@@ -73,7 +76,7 @@ export function ordersRouter(deps: OrdersRouterDeps): express.Router {
         : await loadView(deps.pool, placed.orderId, customer);
       // Not created: the orders table already had this key (Redis had lost its record).
       return json(202, view, { Location: `/orders/${placed.orderId}`, ...(placed.created ? {} : { 'Idempotent-Replayed': 'true' }) });
-    });
+    }, refusal ? { replayOnly: refusal } : {});
   });
 
   router.get('/orders/:id', async (req, res) => {

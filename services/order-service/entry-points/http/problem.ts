@@ -28,6 +28,7 @@ export const PROBLEM_TYPES = {
   rate_limited: { status: 429, title: 'Too many requests' },
   service_unavailable: { status: 503, title: 'A dependency is unavailable; try again later' },
   request_timeout: { status: 503, title: 'The request took too long; try again later' },
+  overloaded: { status: 503, title: 'Too many orders are in progress; retry after the delay given' },
   internal_error: { status: 500, title: 'Internal error' },
 } as const;
 
@@ -50,7 +51,8 @@ export class ProblemError extends Error {
 
 export function sendProblem(res: Response, type: ProblemType, detail: string, extensions: Record<string, unknown> = {}) {
   const { status, title } = PROBLEM_TYPES[type];
-  if (status === 503) res.setHeader('Retry-After', '5');
+  // A 503 always says when to come back: its own figure if the problem set one (overloaded), else 5 s.
+  if (status === 503 && !res.hasHeader('Retry-After')) res.setHeader('Retry-After', '5');
   res
     .status(status)
     .type('application/problem+json')

@@ -24,7 +24,9 @@ export function requestContext(logger: Logger): RequestHandler {
         duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
         ...(res.locals.orderId ? { correlation_id: res.locals.orderId as string } : {}),
       };
-      if (res.statusCode >= 500) requestLogger.warn('request failed', fields);
+      // A refusal by admission control is the API doing its job, not a failure (admission.ts logs a
+      // summary of them); at warn, each would add a log line just when the service is busiest.
+      if (res.statusCode >= 500 && !res.locals.overloaded) requestLogger.warn('request failed', fields);
       else requestLogger.debug('request', fields);
     });
     next();
