@@ -4,6 +4,7 @@ import { DeadLetterArchiver } from '../../shared/dead-letters/dead-letter-archiv
 import { openDeadLetterStore } from '../../shared/dead-letters/open-dead-letter-store.js';
 import { SAGA_SERVICES } from '../../shared/contracts/saga.js';
 import { createPool } from '../../shared/db/pool.js';
+import { UnitOfWork } from '../../shared/db/unit-of-work.js';
 import { readCatalog } from '../../shared/contracts/catalog.js';
 import { listen } from '../../shared/http/health-server.js';
 import { createLogger, type Logger } from '../../shared/logging/logger.js';
@@ -67,6 +68,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
   const app = createApp({
     pool: runtime.pool,
     unitOfWork: runtime.unitOfWork,
+    placements: new UnitOfWork(runtime.pool, runtime.relay, { batchMax: config.DB_BATCH_MAX, lanes: config.DB_BATCH_LANES, logger }),
     sagaTimeoutMs: config.SAGA_TIMEOUT_MS,
     logger,
     auth: tokenSettings(config),

@@ -125,7 +125,7 @@ class Gathered {
  * first finished). With `lanes` > 1, that many batches run side by side, a unit's lane chosen by its
  * key. When any unit throws, or the commit fails (a deadlock with another instance's batch, a broken
  * connection), the whole batch is rolled back and every unit runs again alone, in its own
- * transaction: a poison message fails only itself and goes to its retries and dead-letter queue as
+ * transaction, in order: a poison message fails only itself and goes to its retries and dead-letter queue as
  * before. Units must therefore be safe to run twice when the first run was rolled back, which a
  * unit of work is by construction: everything it does goes through the transaction.
  */
@@ -215,7 +215,8 @@ export class UnitOfWork {
       );
     } catch (error) {
       this.options.logger?.debug('batch rolled back; its units run one by one', { error, units: batch.length });
-      await Promise.all(batch.map((unit) => this.runAlone(unit.work).then(unit.resolve, unit.reject)));
+      // In the order they came, so that the units of one order still apply one after another.
+      for (const unit of batch) await this.runAlone(unit.work).then(unit.resolve, unit.reject);
       return;
     }
     if (gathered.events.length > 0) this.relay.publishCommitted(gathered.events);

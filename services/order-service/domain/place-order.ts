@@ -35,11 +35,13 @@ export async function placeOrder(
   sagaTimeoutMs: number,
 ): Promise<PlaceOrderResult> {
   const orderId = randomUUID();
-  return unitOfWork.run(async (tx): Promise<PlaceOrderResult> => {
+  // A refusal is returned by the unit, not thrown: it has written nothing, and a unit that throws
+  // makes the batch it shares with other requests run again one by one (UnitOfWork).
+  const placed = await unitOfWork.run(async (tx): Promise<PlaceOrderResult | { refused: Error }> => {
     const skus = [...new Set(command.items.map((item) => item.sku))];
     const prices = await findPrices(tx.client, skus, command.currency);
     const unpriced = skus.filter((sku) => !prices.has(sku));
-    if (unpriced.length > 0) throw unpricedError(unpriced, command.currency, await findKnownSkus(tx.client, unpriced));
+    if (unpriced.length > 0) return { refused: unpricedError(unpriced, command.currency, await findKnownSkus(tx.client, unpriced)) };
 
     const lines: OrderLineRow[] = command.items.map((item) => ({
       sku: item.sku,
@@ -63,7 +65,7 @@ export async function placeOrder(
     });
     if (!insert.inserted) {
       if (insert.requestHash !== command.idempotency?.requestHash) {
-        throw new IdempotencyKeyReusedError('this Idempotency-Key already placed an order with another request');
+        return { refused: new IdempotencyKeyReusedError('this Idempotency-Key already placed an order with another request') };
       }
       return { orderId: insert.existingId, created: false };
     }
@@ -106,7 +108,10 @@ export async function placeOrder(
       // The event id is new, so its history entry was inserted (recorded_at is set).
       history: [{ event_id: event.id, event_type: event.type, detail, occurred_at: new Date(event.occurred_at), recorded_at: recordedAt! }],
     };
-  });
+    // Requests under one Idempotency-Key share a lane: they never wait for each other across two batches.
+  }, command.idempotency?.keyHash ?? orderId);
+  if ('refused' in placed) throw placed.refused;
+  return placed;
 }
 
 function unpricedError(skus: string[], currency: string, known: Set<string>): OrderRejectedError {

@@ -17,6 +17,11 @@ import { validatorFor } from './validate.js';
 export interface OrdersRouterDeps {
   pool: Pool;
   unitOfWork: UnitOfWork;
+  /**
+   * For placing orders: a group-committing unit of work, so that requests arriving together are
+   * written in one transaction (see UnitOfWork). @defaultValue unitOfWork
+   */
+  placements?: UnitOfWork;
   sagaTimeoutMs: number;
   idempotency: IdempotencyStore;
 }
@@ -58,7 +63,7 @@ export function ordersRouter(deps: OrdersRouterDeps): express.Router {
     const refusal = replayOnlyRefusal(res.locals);
     await deps.idempotency.run(req, res, { customer, key }, async (requestHash) => {
       const placed = await placeOrder(
-        deps.unitOfWork,
+        deps.placements ?? deps.unitOfWork,
         {
           customerId: customer,
           items: body.items,
