@@ -50,13 +50,13 @@ export interface EventConsumerOptions {
 
 /**
  * Consumes one lane of a service's queues (see {@link Lane}; a service runs one consumer per lane,
- * each on its own channel with its own prefetch). Per message: decode and validate (unparseable or schema-invalid →
- * dead-letter queue at once), run the handler, then ack. A failing handler is retried through the
- * delay queues with exponential backoff and jitter, and dead-lettered with its failure once the
- * attempts are spent, or at once when it throws a NonRetryableError. The ack always comes after the
- * handler's own commit and after any retry/dead-letter publish is confirmed, so a crash at any point
- * redelivers instead of losing; handlers are idempotent (inbox) for that reason. A retry goes
- * through the lane's own delay queues and comes back to the lane it left.
+ * each on its own channel with its own prefetch). Per message: decode and validate (unparseable or
+ * schema-invalid → dead-letter queue at once), run the handler, then ack. A failing handler is
+ * retried through the lane's own delay queues (it comes back to the lane it left) with exponential
+ * backoff and jitter, and dead-lettered with its failure once the attempts are spent, or at once
+ * when it throws a NonRetryableError. The ack always comes after the handler's own commit and after
+ * any retry/dead-letter publish is confirmed, so a crash at any point redelivers instead of losing;
+ * handlers are idempotent (inbox) for that reason.
  */
 export class EventConsumer {
   private readonly channel: ChannelWrapper;
