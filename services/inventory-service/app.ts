@@ -17,9 +17,9 @@ export async function startInventoryService(
     service: SERVICE,
     config,
     logger,
-    // One batch at a time: a reservation reads the stock rows it then decrements (FOR UPDATE), rows
-    // every order shares; two batches side by side would wait for each other's rows in any order.
-    batchLanes: 1,
+    // A reservation reads the stock rows it then decrements (FOR UPDATE), rows every order shares:
+    // its batches run one at a time and their units one after another.
+    readsSharedRows: true,
     prepare: async ({ pool }) => {
       const catalog = readCatalog(config.CATALOG_FILE);
       await seedStock(pool, catalog.products.map((p) => ({ sku: p.sku, stock: p.stock })));

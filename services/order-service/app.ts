@@ -68,7 +68,8 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
   const app = createApp({
     pool: runtime.pool,
     unitOfWork: runtime.unitOfWork,
-    placements: new UnitOfWork(runtime.pool, runtime.relay, { batchMax: config.DB_BATCH_MAX, lanes: config.DB_BATCH_LANES, logger }),
+    // Orders placed together share nothing but the catalog they read: their units interleave.
+    placements: new UnitOfWork(runtime.pool, runtime.relay, { batchMax: config.DB_BATCH_MAX, lanes: config.DB_BATCH_LANES, interleave: true, logger }),
     sagaTimeoutMs: config.SAGA_TIMEOUT_MS,
     logger,
     auth: tokenSettings(config),

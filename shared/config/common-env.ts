@@ -32,7 +32,7 @@ export const commonEnv = {
    */
   DB_BATCH_MAX: Type.Integer({ default: 64, minimum: 1, maximum: 1000 }),
   /** Such batches in flight at once, each for its own share of the orders (1 in inventory-service). */
-  DB_BATCH_LANES: Type.Integer({ default: 4, minimum: 1, maximum: 64 }),
+  DB_BATCH_LANES: Type.Integer({ default: 2, minimum: 1, maximum: 64 }),
   /** Port of the HTTP listener (the API for order-service and the provider; health for the others). */
   PORT: Type.Integer({ minimum: 0, maximum: 65535 }),
   /** Address the HTTP listener binds to (0.0.0.0 in a container). */

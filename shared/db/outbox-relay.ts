@@ -25,13 +25,21 @@ export interface OutboxRelayOptions {
 const PRUNE_EVERY_MS = 10 * 60_000;
 
 /**
+ * Confirmed ids wait this long for a transaction of the service to carry their mark (see
+ * `takeConfirmed`) before the relay marks them with an UPDATE of its own.
+ */
+const MARK_DELAY_MS = 100;
+
+/**
  * Publishes outbox rows, in two ways:
  *
  * - Fast path (`publishCommitted`): right after a unit of work commits, its events are published
- *   from memory, and once confirmed their rows are marked published, the ids of every event
- *   confirmed meanwhile in one UPDATE. No read of the table and no transaction per event: this
- *   costs one round trip for many events, where a claim-publish-mark transaction costs four per
- *   pass (README, Performance).
+ *   from memory, and once confirmed their rows are marked published. No read of the table and no
+ *   transaction per event: the ids confirmed meanwhile ride along with the service's next unit of
+ *   work (`takeConfirmed`: one more statement sent with its COMMIT), or, when none comes within
+ *   MARK_DELAY_MS, are marked by one UPDATE of the relay's own. Under load the marks thus cost no
+ *   commit at all, where a claim-publish-mark transaction costs four round trips per pass (README,
+ *   Performance).
  * - Sweep: on a timer, rows still unpublished after the grace period are claimed with
  *   `FOR UPDATE SKIP LOCKED` (never by `id > last_seen`, which skips rows that commit late),
  *   published with confirms, and those confirmed are marked published in the same transaction. It
@@ -50,9 +58,10 @@ export class OutboxRelay {
   private lastPrune = 0;
   /** Fast-path publishes awaiting their confirm. */
   private readonly publishing = new Set<Promise<void>>();
-  /** Ids confirmed and not yet marked; `marking` is the UPDATE in flight. */
+  /** Ids confirmed and not yet marked; `marking` is the relay's own UPDATE in flight. */
   private confirmed: string[] = [];
   private marking: Promise<void> | undefined;
+  private markTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: OutboxRelayOptions) {}
 
@@ -99,7 +108,24 @@ export class OutboxRelay {
     if (this.timer) clearInterval(this.timer);
     await Promise.allSettled([...this.publishing]);
     await this.sweeping;
+    this.markNow();
     await this.marking;
+  }
+
+  /**
+   * Hands the ids confirmed and not yet marked to a transaction of the service about to commit,
+   * which marks them (`markPublishedIn`); if that transaction fails, `restoreConfirmed` gives them back.
+   */
+  takeConfirmed(): string[] {
+    const ids = this.confirmed;
+    this.confirmed = [];
+    return ids;
+  }
+
+  restoreConfirmed(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    this.confirmed.push(...ids);
+    this.scheduleMark();
   }
 
   /** The row stays unpublished for the sweep; an unroutable event is an error an operator must see. */
@@ -116,7 +142,19 @@ export class OutboxRelay {
 
   private markPublished(id: string): void {
     this.confirmed.push(id);
-    if (!this.marking) this.marking = this.markConfirmed();
+    this.scheduleMark();
+  }
+
+  private scheduleMark(): void {
+    if (this.markTimer) return;
+    this.markTimer = setTimeout(() => this.markNow(), MARK_DELAY_MS);
+    this.markTimer.unref();
+  }
+
+  private markNow(): void {
+    if (this.markTimer) clearTimeout(this.markTimer);
+    this.markTimer = undefined;
+    if (this.confirmed.length > 0 && !this.marking) this.marking = this.markConfirmed();
   }
 
   /** Marks every confirmed id in one UPDATE per round, until none is left. */
@@ -126,10 +164,7 @@ export class OutboxRelay {
         const ids = this.confirmed;
         this.confirmed = [];
         try {
-          await this.options.pool.query(
-            'UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::uuid[]) AND published_at IS NULL',
-            [ids],
-          );
+          await markPublishedIn(this.options.pool, ids);
         } catch (error) {
           // Left unmarked: the sweep publishes these again (a duplicate the consumers' inbox drops).
           this.options.logger.warn('could not mark published outbox rows; the sweep re-sends them', { error, rows: ids.length });
@@ -187,4 +222,9 @@ export class OutboxRelay {
       [retentionMs / 1000],
     );
   }
+}
+
+/** Marks the rows of confirmed events published (in the caller's transaction, or alone on a pool). */
+export function markPublishedIn(client: Pick<Pool, 'query'>, ids: readonly string[]) {
+  return client.query('UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::uuid[]) AND published_at IS NULL', [ids]);
 }

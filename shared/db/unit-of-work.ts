@@ -1,7 +1,7 @@
 import type { EventEnvelope, NewEventOptions } from '../contracts/envelope.js';
 import { newEvent, type EventData, type EventType, type SagaEvent } from '../contracts/events.js';
 import type { Logger } from '../logging/logger.js';
-import type { OutboxRelay } from './outbox-relay.js';
+import { markPublishedIn, type OutboxRelay } from './outbox-relay.js';
 import { withTransaction, type Pool, type PoolClient } from './pool.js';
 
 /**
@@ -60,17 +60,28 @@ export interface UnitOfWorkOptions {
    * orders, or touch such rows only through a {@link Collector}. @defaultValue 1
    */
   lanes?: number;
+  /**
+   * Units of different keys run side by side within a batch (see `runUnits`). Only for services
+   * whose units of different orders never read a shared row and then write it from what they read:
+   * within one transaction no lock separates them. @defaultValue false
+   */
+  interleave?: boolean;
   /** Told when a batch failed and its units run again one by one. */
   logger?: Pick<Logger, 'debug'>;
 }
 
 type Work<T> = (tx: Transaction) => Promise<T>;
 
+/** What a unit of work needs of the outbox relay: publishing its events, and carrying marks. */
+type Relay = Pick<OutboxRelay, 'publishCommitted'> & Partial<Pick<OutboxRelay, 'takeConfirmed' | 'restoreConfirmed'>>;
+
 /** An event applied once: its id and type for the inbox, its order (data or correlation id) for its lane. */
 type OnceEvent = Pick<EventEnvelope, 'id' | 'type'> & { correlation_id?: string; data?: { order_id?: unknown } };
 
 interface Queued {
   work: Work<unknown>;
+  /** Units with one key run one after another; without a key, a unit is on its own. */
+  key: string | undefined;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
@@ -101,11 +112,22 @@ class Gathered {
     };
   }
 
+  /** Outbox rows of earlier transactions whose events were confirmed since: marked in this one. */
+  marks: string[] = [];
+
   /** The transaction's last statements, sent together with COMMIT (one round trip). */
-  beforeCommit(client: PoolClient): Promise<unknown> | undefined {
+  beforeCommit(client: PoolClient, relay: Relay): Promise<unknown> | undefined {
     const statements: Promise<unknown>[] = [...this.collected].map(([collector, items]) => collector.flush(client, items));
     if (this.events.length > 0) statements.push(insertOutbox(client, this.events));
+    this.marks = relay.takeConfirmed?.() ?? [];
+    if (this.marks.length > 0) statements.push(markPublishedIn(client, this.marks));
     return statements.length > 0 ? Promise.all(statements) : undefined;
+  }
+
+  /** After a rollback: the marks this transaction carried go back to the relay. */
+  rolledBack(relay: Relay): void {
+    relay.restoreConfirmed?.(this.marks);
+    this.marks = [];
   }
 }
 
@@ -115,15 +137,15 @@ class Gathered {
  *
  * With `batchMax` > 1 (message handlers), units of work are group-committed: the first runs at
  * once, alone; those that arrive while a transaction of their lane is in flight wait for it and then
- * run together, one after another on one connection, in one transaction with one outbox INSERT and
- * one COMMIT. Nothing ever waits to fill a batch: at low load every batch is one unit and latency is
+ * run together on one connection, in one transaction with one outbox INSERT and one COMMIT. Nothing ever waits to fill a batch: at low load every batch is one unit and latency is
  * unchanged; at saturation a batch holds about what the consumers have in hand, and Postgres commits
  * once for all of them instead of once each (README, Performance). Each unit's promise settles after
  * the commit, so a consumer acks only what is durable. Units of a batch run one after another, never
  * interleaved, so the per-order advisory locks keep serialising every handler of one order (a lock
  * taken twice by one transaction is granted at once, but the second unit starts only after the
- * first finished). With `lanes` > 1, that many batches run side by side, a unit's lane chosen by its
- * key. When any unit throws, or the commit fails (a deadlock with another instance's batch, a broken
+ * first finished). With `interleave`, units of different keys (orders) run side by side within the
+ * batch, those of one key still one after another (see `runUnits`). With `lanes` > 1, that many
+ * batches run side by side, a unit's lane chosen by its key. When any unit throws, or the commit fails (a deadlock with another instance's batch, a broken
  * connection), the whole batch is rolled back and every unit runs again alone, in its own
  * transaction, in order: a poison message fails only itself and goes to its retries and dead-letter queue as
  * before. Units must therefore be safe to run twice when the first run was rolled back, which a
@@ -135,7 +157,7 @@ export class UnitOfWork {
 
   constructor(
     private readonly pool: Pool,
-    private readonly relay: Pick<OutboxRelay, 'publishCommitted'>,
+    private readonly relay: Relay,
     private readonly options: UnitOfWorkOptions = {},
   ) {
     this.batchMax = Math.max(1, options.batchMax ?? 1);
@@ -147,7 +169,7 @@ export class UnitOfWork {
     if (this.batchMax === 1) return this.runAlone(work);
     const lane = this.lanes[key === undefined ? 0 : laneOf(key, this.lanes.length)]!;
     return new Promise<T>((resolve, reject) => {
-      lane.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      lane.queue.push({ work, key, resolve: resolve as (value: unknown) => void, reject });
       if (!lane.running) {
         lane.running = true;
         // Units queued in this same turn (the messages of one socket read) join the first batch.
@@ -176,7 +198,10 @@ export class UnitOfWork {
   private async runAlone<T>(work: Work<T>): Promise<T> {
     const gathered = new Gathered();
     const result = await withTransaction(this.pool, (client) => work(gathered.transaction(client)), {
-      beforeCommit: (client) => gathered.beforeCommit(client),
+      beforeCommit: (client) => gathered.beforeCommit(client, this.relay),
+    }).catch((error: unknown) => {
+      gathered.rolledBack(this.relay);
+      throw error;
     });
     if (gathered.events.length > 0) this.relay.publishCommitted(gathered.events);
     return result;
@@ -205,15 +230,11 @@ export class UnitOfWork {
     try {
       results = await withTransaction(
         this.pool,
-        async (client) => {
-          const tx = gathered.transaction(client);
-          const done: unknown[] = [];
-          for (const unit of batch) done.push(await unit.work(tx));
-          return done;
-        },
-        { beforeCommit: (client) => gathered.beforeCommit(client) },
+        async (client) => this.runUnits(batch, gathered.transaction(client)),
+        { beforeCommit: (client) => gathered.beforeCommit(client, this.relay) },
       );
     } catch (error) {
+      gathered.rolledBack(this.relay);
       this.options.logger?.debug('batch rolled back; its units run one by one', { error, units: batch.length });
       // In the order they came, so that the units of one order still apply one after another.
       for (const unit of batch) await this.runAlone(unit.work).then(unit.resolve, unit.reject);
@@ -221,6 +242,34 @@ export class UnitOfWork {
     }
     if (gathered.events.length > 0) this.relay.publishCommitted(gathered.events);
     batch.forEach((unit, i) => unit.resolve(results[i]));
+  }
+
+  /**
+   * Runs a batch's units in its transaction. One after another, unless `interleave`: then the units
+   * of one key (one order) still run one after another, in the order they came, but the chains of
+   * different keys run side by side, their statements pipelined on the one connection, so a batch
+   * takes about the round trips of its longest chain instead of those of all its units. Every chain
+   * is waited for, even after one failed, before the transaction ends.
+   */
+  private async runUnits(batch: readonly Queued[], tx: Transaction): Promise<unknown[]> {
+    const results: unknown[] = new Array(batch.length);
+    if (!this.options.interleave) {
+      for (const [i, unit] of batch.entries()) results[i] = await unit.work(tx);
+      return results;
+    }
+    const chains = new Map<unknown, number[]>();
+    batch.forEach((unit, i) => {
+      const key = unit.key ?? Symbol('unkeyed');
+      chains.set(key, [...(chains.get(key) ?? []), i]);
+    });
+    const settled = await Promise.allSettled(
+      [...chains.values()].map(async (chain) => {
+        for (const i of chain) results[i] = await batch[i]!.work(tx);
+      }),
+    );
+    const failed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+    return results;
   }
 }
 

@@ -46,10 +46,11 @@ export interface ServiceRuntime {
 export async function startServiceRuntime(options: {
   service: SagaService;
   /**
-   * Most batches of message handlers in flight at once (DB_BATCH_LANES caps it): 1 for a service
-   * whose handlers read and then write rows shared by many orders. @defaultValue DB_BATCH_LANES
+   * Whether the service's handlers read rows shared by many orders and then write them from what
+   * they read (inventory's stock): their batches then run one at a time, their units one after
+   * another (see UnitOfWork's `lanes` and `interleave`). @defaultValue false
    */
-  batchLanes?: number;
+  readsSharedRows?: boolean;
   /** Migration folder under infra/migrations. @defaultValue service */
   migrations?: string;
   config: RuntimeConfig;
@@ -77,7 +78,8 @@ export async function startServiceRuntime(options: {
     unitOfWork: new UnitOfWork(pool, relay),
     messageUnitOfWork: new UnitOfWork(pool, relay, {
       batchMax: config.DB_BATCH_MAX,
-      lanes: Math.min(config.DB_BATCH_LANES, options.batchLanes ?? config.DB_BATCH_LANES),
+      lanes: options.readsSharedRows ? 1 : config.DB_BATCH_LANES,
+      interleave: !options.readsSharedRows,
       logger,
     }),
     publisher,

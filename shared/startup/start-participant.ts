@@ -22,7 +22,7 @@ export interface ParticipantOptions<S extends SagaService> {
   config: ParticipantConfig;
   logger: Logger;
   /** See startServiceRuntime. */
-  batchLanes?: number;
+  readsSharedRows?: boolean;
   /** Seeds or checks the service's own data once the schema is migrated. */
   prepare?: (runtime: ServiceRuntime) => Promise<void>;
   handlers: (runtime: ServiceRuntime) => ServiceHandlers<S>;
@@ -65,7 +65,7 @@ export function createServiceConsumer<S extends SagaService>(
  */
 export async function startParticipant<S extends SagaService>(options: ParticipantOptions<S>): Promise<RunningParticipant> {
   const { config, logger, service } = options;
-  const runtime = await startServiceRuntime({ service, config, logger, ...(options.batchLanes ? { batchLanes: options.batchLanes } : {}) });
+  const runtime = await startServiceRuntime({ service, config, logger, readsSharedRows: options.readsSharedRows ?? false });
   await options.prepare?.(runtime);
   const consumer = createServiceConsumer(runtime, { service, config, logger, handlers: options.handlers(runtime) });
   await consumer.start();

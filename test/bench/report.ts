@@ -6,7 +6,7 @@ import type { SagaOutcome } from './order-load.js';
 import type { MessagingPeers } from './peers/messaging.js';
 import type { RateLimiterPeers } from './peers/rate-limiter.js';
 import type { SoakResult } from './soak.js';
-import { benchSummary, cpuMsPerSaga } from './summary.js';
+import { benchSummary, cpuMsPerSaga, providerCpuMsPerSaga } from './summary.js';
 
 /** Where every results file goes. */
 export const resultsDir = path.join(import.meta.dirname, 'results');
@@ -19,8 +19,10 @@ export interface PhaseResult {
   sagas: SagaOutcome;
   /** Non-202 answers to POST /orders by status. */
   failures: Record<string, number>;
-  /** Postgres commits + rollbacks (all services) during the phase, per accepted order. */
+  /** Postgres commits + rollbacks of our services during the phase, per accepted order. */
   pgTransactionsPerOrder: number;
+  /** The same for the mock provider, on a database of its own (in production: somebody else's). */
+  providerPgTransactionsPerOrder?: number;
   /** CPU per process group during the phase (load and drain), % of one core. */
   cpuPercent: Record<string, number>;
 }
@@ -49,7 +51,7 @@ export interface BenchResult {
   compensationUnderBacklog?: CompensationLag;
 }
 
-const TARGETS = { sagasPerSecond: 500, p99At200Ms: 150, postRequestsPerSecond: 2_500, rssMb: 200, messagingVsRaw: 0.8 };
+const TARGETS = { sagasVsRelayChain: 0.12, postVsExpress: 0.25, pgCommitsPerSaga: 4, rssMb: 200, messagingVsRaw: 0.8 };
 
 const ratio = (ours: number, ceiling: number) => (ceiling ? `${((ours / ceiling) * 100).toFixed(1)} %` : 'n/a');
 const times = (ours: number, peer: number) => (peer ? `${(ours / peer).toFixed(2)}×` : 'n/a');
@@ -67,13 +69,21 @@ export function toMarkdown(result: BenchResult): string {
   }
   lines.push('', '## CPU per process group during each phase (% of one core)', '');
   const groups = Object.keys(result.phases[0]?.cpuPercent ?? {});
-  lines.push(`| phase | ${groups.join(' | ')} | total | CPU ms per saga | pg tx per order |`, `|---|${groups.map(() => '---').join('|')}|---|---|---|`);
+  lines.push(
+    'CPU ms per saga counts every process but the mock provider and the bench driver; the provider (in production somebody else\'s machine) is reported apart, and its Postgres transactions too (it runs on a database of its own).',
+    '',
+    `| phase | ${groups.join(' | ')} | total | CPU ms per saga | provider CPU ms per saga | pg tx per order | provider pg tx per order |`,
+    `|---|${groups.map(() => '---').join('|')}|---|---|---|---|---|`,
+  );
   const idleTotal = Object.values(result.idleCpuPercent).reduce((a, b) => a + b, 0);
-  lines.push(`| idle (no load) | ${groups.map((g) => result.idleCpuPercent[g]).join(' | ')} | ${idleTotal} | | |`);
+  lines.push(`| idle (no load) | ${groups.map((g) => result.idleCpuPercent[g]).join(' | ')} | ${idleTotal} | | | | |`);
   for (const p of result.phases) {
     const total = Object.values(p.cpuPercent).reduce((a, b) => a + b, 0);
     const msPerSaga = cpuMsPerSaga(p)?.toFixed(1) ?? 'n/a';
-    lines.push(`| ${p.name} | ${groups.map((g) => p.cpuPercent[g]).join(' | ')} | ${total} | ${msPerSaga} | ${p.pgTransactionsPerOrder} |`);
+    const providerMs = providerCpuMsPerSaga(p)?.toFixed(1) ?? 'n/a';
+    lines.push(
+      `| ${p.name} | ${groups.map((g) => p.cpuPercent[g]).join(' | ')} | ${total} | ${msPerSaga} | ${providerMs} | ${p.pgTransactionsPerOrder} | ${p.providerPgTransactionsPerOrder ?? 'n/a'} |`,
+    );
   }
   lines.push('', '## Peak RSS (VmHWM)', '', '| service | MB | target |', '|---|---|---|');
   for (const [name, mb] of Object.entries(result.peakRssMb)) lines.push(`| ${name} | ${mb} | ≤ ${TARGETS.rssMb} |`);
@@ -83,11 +93,16 @@ export function toMarkdown(result: BenchResult): string {
   const at200 = result.phases.find((p) => p.http.mode === 'open' && p.http.offered === 200);
   const c = result.ceilings;
   lines.push('', '## Against targets and ceilings', '', '| figure | ours | target | ceiling | ours / ceiling |', '|---|---|---|---|---|');
-  lines.push(`| sagas/s to completed (best phase) | ${maxSagas} | ≥ ${TARGETS.sagasPerSecond} | 6-hop relay chain ${c.relayChainsPerSecond} chains/s | ${ratio(maxSagas, c.relayChainsPerSecond)} |`);
+  const best = result.phases.reduce<PhaseResult | undefined>((top, p) => (!top || p.sagas.sagasPerSecond > top.sagas.sagasPerSecond ? p : top), undefined);
+  lines.push(`| sagas/s to completed (best phase) | ${maxSagas} | ≥ ${TARGETS.sagasVsRelayChain * 100} % of the relay chain | 6-hop relay chain ${c.relayChainsPerSecond} chains/s | ${ratio(maxSagas, c.relayChainsPerSecond)} |`);
   lines.push(`| sagas/s vs raw publish→consume (6 messages a saga) | ${maxSagas * 6} msg/s | | ${c.amqpMessagesPerSecond} msg/s | ${ratio(maxSagas * 6, c.amqpMessagesPerSecond)} |`);
   lines.push(`| sagas/s vs Postgres outbox-shaped tx | ${maxSagas} | | ${c.pgOutboxTxPerSecond} tx/s | ${ratio(maxSagas, c.pgOutboxTxPerSecond)} |`);
-  lines.push(`| POST /orders req/s (best phase) | ${maxPost} | ≥ ${TARGETS.postRequestsPerSecond} | bare express ${c.expressRequestsPerSecond} req/s | ${ratio(maxPost, c.expressRequestsPerSecond)} |`);
-  if (at200) lines.push(`| order→completed p99 at 200/s | ${at200.sagas.orderToCompletedMs.p99} ms | ≤ ${TARGETS.p99At200Ms} ms | | |`);
+  lines.push(`| POST /orders req/s (best phase) | ${maxPost} | ≥ ${TARGETS.postVsExpress * 100} % of bare express | bare express ${c.expressRequestsPerSecond} req/s | ${ratio(maxPost, c.expressRequestsPerSecond)} |`);
+  if (best) {
+    lines.push(`| Postgres transactions per saga at saturation (best phase; ours, provider apart) | ${best.pgTransactionsPerOrder} (provider ${best.providerPgTransactionsPerOrder ?? 'n/a'}) | ≤ ${TARGETS.pgCommitsPerSaga} | | |`);
+    lines.push(`| CPU ms per saga at saturation (best phase; provider apart) | ${cpuMsPerSaga(best) ?? 'n/a'} (provider ${providerCpuMsPerSaga(best) ?? 'n/a'}) | | | |`);
+  }
+  if (at200) lines.push(`| order→completed p50 / p99 at 200/s | ${at200.sagas.orderToCompletedMs.p50} / ${at200.sagas.orderToCompletedMs.p99} ms | | | |`);
   const m = result.peers.messaging;
   lines.push(
     `| our messaging, publish→consume (peers) | ${m.oursMessagesPerSecond} msg/s | ≥ ${TARGETS.messagingVsRaw}× raw amqplib and ≥ rascal | raw amqplib ${m.rawMessagesPerSecond} msg/s; rascal ${m.rascalMessagesPerSecond} msg/s | ${times(m.oursMessagesPerSecond, m.rawMessagesPerSecond)} raw; ${times(m.oursMessagesPerSecond, m.rascalMessagesPerSecond)} rascal |`,

@@ -8,6 +8,7 @@
  * Settings: see bench-config.ts (BENCH_RATES, BENCH_PHASE_MS, BENCH_CONCURRENCY, BENCH_SOAK_MS, …).
  */
 import { execFileSync } from 'node:child_process';
+import pg from 'pg';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { ALL_PROCESSES, ProcessStack } from '../support/process-stack.js';
@@ -35,6 +36,9 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 // The compiled services, as the image runs them: built here first, so a stale dist/ is never measured.
 log('building dist/');
 execFileSync('npm', ['run', '--silent', 'build'], { cwd: path.resolve(import.meta.dirname, '..', '..'), stdio: 'inherit' });
+// The mock provider on a database of its own: in production it is somebody else's, so its
+// transactions are counted apart from ours (pg_stat_database is per database).
+const providerDatabaseUrl = await freshDatabase(config.databaseUrl, 'bench_payment_provider');
 const stack = await ProcessStack.start(
   {
     RATE_LIMIT_CUSTOMER: '100000000',
@@ -43,7 +47,7 @@ const stack = await ProcessStack.start(
     // there would measure the backlog, not the saga.
     SAGA_TIMEOUT_MS: '300000',
   },
-  { compiled: true },
+  { compiled: true, providerDatabaseUrl },
 );
 const phases: PhaseResult[] = [];
 let peakRss: Record<string, number> = {};
@@ -69,10 +73,14 @@ try {
     'bench driver': [process.pid],
   }));
 
-  const pgTransactions = async () => {
-    const { rows } = await stack.db.query<{ n: string }>('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()');
+  const providerDb = new pg.Client({ connectionString: providerDatabaseUrl });
+  providerDb.on('error', () => undefined);
+  await providerDb.connect();
+  const transactionsOf = async (db: Pick<pg.Client, 'query'>) => {
+    const { rows } = await db.query<{ n: string }>('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()');
     return Number(rows[0]?.n);
   };
+  const pgTransactions = async () => ({ ours: await transactionsOf(stack.db), provider: await transactionsOf(providerDb) });
   const phase = async (
     name: string,
     drive: (send: Send, accepted: readonly string[]) => Promise<LoadResult>,
@@ -84,8 +92,18 @@ try {
     const txBefore = await pgTransactions();
     const http = await drive(orderSender(client, stack.orderApi, auth, accepted, failures), accepted);
     const sagas = await sagaOutcome(stack.db, ordersTable, accepted, config.settleMs);
-    const pgTransactionsPerOrder = Math.round(((await pgTransactions()) - txBefore) / Math.max(1, accepted.length));
-    const result: PhaseResult = { name, ...(role ? { role } : {}), http, sagas, failures, pgTransactionsPerOrder, cpuPercent: cpu.stop() };
+    const txAfter = await pgTransactions();
+    const perOrder = (n: number) => Math.round((n / Math.max(1, accepted.length)) * 10) / 10;
+    const result: PhaseResult = {
+      name,
+      ...(role ? { role } : {}),
+      http,
+      sagas,
+      failures,
+      pgTransactionsPerOrder: perOrder(txAfter.ours - txBefore.ours),
+      providerPgTransactionsPerOrder: perOrder(txAfter.provider - txBefore.provider),
+      cpuPercent: cpu.stop(),
+    };
     log(`${name}: ${JSON.stringify({ http, sagas })}`);
     return result;
   };
@@ -131,8 +149,10 @@ try {
     log(`  ${JSON.stringify({ posts: soaked.posts, sagas: soaked.sagas })}`);
   }
   client.close();
+  await providerDb.end();
 } finally {
   await stack.stop();
+  await dropDatabase(config.databaseUrl, providerDatabaseUrl);
 }
 
 log('ceiling (a): raw publish → consume');
@@ -178,3 +198,28 @@ const result: BenchResult = {
 };
 process.stdout.write(writeResults(result));
 log(`plot: ${writeLatencyPlot(result)}`);
+
+/** Creates (again) an empty database named `name` beside the one of `url`; returns its URL. */
+async function freshDatabase(url: string, name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const created = new URL(url);
+  created.pathname = `/${name}`;
+  return created.toString();
+}
+
+async function dropDatabase(adminUrl: string, url: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}

@@ -26,10 +26,21 @@ export interface BenchSummary {
 const finite = (value: number): number | null => (Number.isFinite(value) ? value : null);
 const round1 = (value: number) => Math.round(value * 10) / 10;
 
-/** CPU of every process group during the phase, in ms per completed saga. */
+/** Process groups that are not the platform: the mock provider (somebody else's machine in production) and the load generator. */
+const NOT_OURS = new Set(['payment-provider', 'bench driver']);
+
+const msPerSaga = (phase: PhaseResult, percent: number): number | null =>
+  phase.sagas.sagasPerSecond ? round1((percent * 10) / phase.sagas.sagasPerSecond) : null;
+
+/** CPU of the platform's processes (services, broker, Postgres, Redis) during the phase, in ms per completed saga. */
 export function cpuMsPerSaga(phase: PhaseResult): number | null {
-  const total = Object.values(phase.cpuPercent).reduce((a, b) => a + b, 0);
-  return phase.sagas.sagasPerSecond ? round1((total * 10) / phase.sagas.sagasPerSecond) : null;
+  const ours = Object.entries(phase.cpuPercent).filter(([group]) => !NOT_OURS.has(group));
+  return msPerSaga(phase, ours.reduce((sum, [, percent]) => sum + percent, 0));
+}
+
+/** CPU of the mock provider during the phase, in ms per completed saga. */
+export function providerCpuMsPerSaga(phase: PhaseResult): number | null {
+  return msPerSaga(phase, phase.cpuPercent['payment-provider'] ?? 0);
 }
 
 export function benchSummary(result: BenchResult): BenchSummary {

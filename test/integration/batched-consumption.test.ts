@@ -111,14 +111,20 @@ describe('group commit (units of work of message handlers)', () => {
     expect(outcomes.filter((o) => !o.duplicate)).toHaveLength(1);
     expect(await effects([orderId])).toHaveLength(1);
   });
-  it('when units of several orders arrive together, then each order\'s units run in the order they came, in its lane', async () => {
-    const unitOfWork = new UnitOfWork(pool, { publishCommitted: () => undefined }, { batchMax: 64, lanes: 4 });
+  it.each([false, true])('when units of several orders arrive together (interleaved: %s), then each order\'s units run in the order they came', async (interleave) => {
+    const unitOfWork = new UnitOfWork(pool, { publishCommitted: () => undefined }, { batchMax: 64, lanes: 4, interleave });
     const orders = Array.from({ length: 6 }, () => randomUUID());
     await db.query(`CREATE TABLE IF NOT EXISTS ${schema}.steps (seq bigserial PRIMARY KEY, order_id text NOT NULL, step int NOT NULL)`);
     const units = [];
     for (let step = 0; step < 5; step += 1) {
       for (const orderId of orders) {
-        units.push(unitOfWork.run(async ({ client }) => client.query('INSERT INTO steps (order_id, step) VALUES ($1, $2)', [orderId, step]), orderId));
+        units.push(
+          unitOfWork.run(async ({ client }) => {
+            // Uneven work: were one order's units not chained, their inserts would come out of order.
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
+            await client.query('INSERT INTO steps (order_id, step) VALUES ($1, $2)', [orderId, step]);
+          }, orderId),
+        );
       }
     }
     await Promise.all(units);
@@ -164,7 +170,9 @@ describe('a batching consumer in a child process', () => {
     children.add(child);
     const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
     const ready = new Promise<void>((resolve) => child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve()));
-    return { child, exited, ready };
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    return { child, exited, ready, stderr: () => stderr };
   }
 
   beforeAll(async () => {
@@ -172,7 +180,7 @@ describe('a batching consumer in a child process', () => {
     const declaring = startConsumer();
     await Promise.race([declaring.ready, declaring.exited.then((end) => Promise.reject(new Error(`consumer ended: ${end}`)))]);
     declaring.child.kill('SIGTERM');
-    expect(await declaring.exited).toBe(0);
+    expect(await declaring.exited, declaring.stderr()).toBe(0);
   }, 30_000);
 
   async function publishAll(orders: readonly string[]) {
@@ -201,7 +209,7 @@ describe('a batching consumer in a child process', () => {
       await waitFor(async () => (await effects(orders)).length >= orders.length, { what: 'every message applied', timeoutMs: 20_000 });
       await waitFor(async () => (await broker.messageCount(names.queue(BATCH_PROBE_SERVICE))) === 0, { what: 'queue drained' });
       second.child.kill('SIGTERM');
-      expect(await second.exited).toBe(0);
+      expect(await second.exited, second.stderr()).toBe(0);
 
       const rows = await effects(orders);
       expect(rows).toHaveLength(orders.length);
@@ -221,7 +229,7 @@ describe('a batching consumer in a child process', () => {
     await waitFor(async () => (await effects(healthy)).length >= healthy.length, { what: 'every healthy message applied', timeoutMs: 20_000 });
     await waitFor(async () => (await broker.messageCount(names.deadLetterQueue(BATCH_PROBE_SERVICE))) === 1, { what: 'the poison message dead-lettered' });
     consumer.child.kill('SIGTERM');
-    expect(await consumer.exited).toBe(0);
+    expect(await consumer.exited, consumer.stderr()).toBe(0);
 
     const [dead] = await broker.drain(names.deadLetterQueue(BATCH_PROBE_SERVICE));
     expect(JSON.parse(dead!.content.toString()).data.order_id).toBe(poison);

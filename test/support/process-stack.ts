@@ -46,6 +46,11 @@ export interface ProcessStackOptions {
   nodeArgs?: string[];
   /** Runs the compiled services (`npm run build` → dist/), as the image does, instead of the sources through tsx. */
   compiled?: boolean;
+  /**
+   * The mock provider's database, when it should not share the services' (the bench counts each
+   * side's Postgres transactions apart). @defaultValue DATABASE_URL
+   */
+  providerDatabaseUrl?: string;
   /** The broker the services and the test's own connection use: one URL or a cluster's comma-separated list. @defaultValue AMQP_URL, else the local broker */
   amqpUrl?: string;
 }
@@ -125,7 +130,7 @@ export class ProcessStack {
         NAMESPACE: this.namespace,
         PORT: String(this.ports[name]),
         AMQP_URL: this.options.amqpUrl ?? AMQP_URL,
-        DATABASE_URL,
+        DATABASE_URL: name === 'payment-provider' ? (this.options.providerDatabaseUrl ?? DATABASE_URL) : DATABASE_URL,
         PAYMENT_PROVIDER_URL: this.providerUrl,
         PAYMENT_PROVIDER_API_KEY: this.providerApiKey,
         FAULT_INJECTION_ENABLED: 'true',
