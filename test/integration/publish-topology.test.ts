@@ -46,6 +46,8 @@ describe.skipIf(EXTERNAL_STACK)('publish topology', () => {
     // order-service declared inventory's queue before publishing: the event waits there.
     const inventoryQueue = stack.broker.names.queue('inventory-service');
     await waitFor(async () => (await stack!.broker.messageCount(inventoryQueue)) === 1, { what: 'order.created in the queue' });
+    // Marked once the confirm came, by the service's next transaction or within 100 ms.
+    await waitFor(async () => (await outboxRow(stack!, placed.id))[0]?.published === true, { what: 'the outbox row marked published' });
     expect(await outboxRow(stack, placed.id)).toEqual([{ id: expect.any(String), published: true }]);
 
     for (const service of ['inventory-service', 'payment-service', 'shipping-service'] as const) await stack.startService(service);
