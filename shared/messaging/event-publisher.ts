@@ -42,14 +42,6 @@ const RETURN_TOKEN_HEADER = 'x-publish-token';
 /** After a returned message, the publish topology is declared again at most this often. */
 const REDECLARE_EVERY_MS = 5_000;
 
-/** How often publishes on the open channel are checked against the publish timeout. */
-const TIMEOUT_CHECK_MS = 1_000;
-
-interface Unconfirmed {
-  since: number;
-  reject(error: Error): void;
-}
-
 /**
  * Publishes persistent messages on a confirm channel: `publish` resolves only once the broker has
  * taken responsibility for the message (publisher confirm), so callers (the outbox relay, the
@@ -60,16 +52,6 @@ interface Unconfirmed {
  * the broker sends before its confirm) and `publish` rejects with an UnroutableEventError instead of
  * resolving, so the outbox row stays unpublished. The publisher then declares its topology again,
  * which restores a binding or queue removed behind its back.
- *
- * While the channel is open, a publish goes straight onto it with a confirm callback; only while it
- * is not (connecting, reconnecting) does it go through amqp-connection-manager's wrapper, which
- * queues it until the channel is back. The wrapper's own path costs a queue entry, a worker pass and
- * a timer per message. On the bench's messaging peers, where the broker is the bottleneck, the two
- * paths measured the same; in the whole saga, where five processes publish on two busy cores, the
- * wrapper's path cost half as much CPU again per saga, back to back (README, Performance). A
- * publish in flight when the channel closes fails at once ('channel closed'), and one the broker
- * leaves unconfirmed past the publish timeout (a blocked connection) fails then: callers keep the
- * work and send it again (outbox sweep, requeue).
  */
 export class EventPublisher {
   private readonly channel: ChannelWrapper;
@@ -79,41 +61,26 @@ export class EventPublisher {
   private sequence = 0;
   /** The raw channel of the current connection (set up again on every reconnect). */
   private current: ConfirmChannel | undefined;
-  /** Whether `current` is set up and open, so publishes can go straight onto it. */
-  private open = false;
   private lastRedeclare = 0;
   private readonly recovery: ChannelRecovery;
-  /** Direct publishes awaiting their confirm, by number, for the publish timeout. */
-  private readonly unconfirmed = new Map<number, Unconfirmed>();
-  private unconfirmedSequence = 0;
-  private readonly timeoutCheck: NodeJS.Timeout;
-  private readonly publishTimeoutMs: number;
 
   constructor(private readonly options: EventPublisherOptions) {
     const { logger } = options;
-    this.publishTimeoutMs = options.publishTimeoutMs ?? 10_000;
     this.recovery = new ChannelRecovery({ connection: options.connection, logger, name: 'publisher' });
     this.channel = options.connection.createChannel({
       name: 'publisher',
       confirm: true,
-      publishTimeout: this.publishTimeoutMs,
+      publishTimeout: options.publishTimeoutMs ?? 10_000,
       setup: async (channel: ConfirmChannel) => {
-        this.open = false;
         channel.on('error', (error) => logger.warn('publisher channel error', { error }));
         channel.on('return', (message: Message) => this.onReturn(message));
-        channel.once('close', () => {
-          if (this.current === channel) this.open = false;
-        });
         this.recovery.watch(channel);
         this.current = channel;
         await this.declare(channel);
-        this.open = true;
         this.recovery.ready();
       },
     });
     this.channel.on('error', (error) => logger.warn('publisher channel wrapper error', { error }));
-    this.timeoutCheck = setInterval(() => this.failOverdue(), TIMEOUT_CHECK_MS);
-    this.timeoutCheck.unref();
   }
 
   /**
@@ -123,15 +90,9 @@ export class EventPublisher {
   async publish(envelope: EventEnvelope): Promise<void> {
     const body = Buffer.from(JSON.stringify(envelope));
     const properties = envelopeProperties(envelope);
-    const { exchange } = this.options.names;
-    await this.routed(
-      envelope.type,
-      properties,
-      (tagged) =>
-        this.direct((channel, done) => channel.publish(exchange, envelope.type, body, tagged, done)) ??
-        this.channel.publish(exchange, envelope.type, body, tagged),
-      { redeclare: true },
-    );
+    await this.routed(envelope.type, properties, (tagged) => this.channel.publish(this.options.names.exchange, envelope.type, body, tagged), {
+      redeclare: true,
+    });
   }
 
   /**
@@ -141,12 +102,7 @@ export class EventPublisher {
    * caller keeps the original instead of acking it.
    */
   async sendToQueue(queue: string, content: Buffer, properties: Options.Publish): Promise<void> {
-    await this.routed(
-      queue,
-      { ...properties, persistent: true },
-      (tagged) =>
-        this.direct((channel, done) => channel.sendToQueue(queue, content, tagged, done)) ?? this.channel.sendToQueue(queue, content, tagged),
-    );
+    await this.routed(queue, { ...properties, persistent: true }, (tagged) => this.channel.sendToQueue(queue, content, tagged));
   }
 
   /** Resolves once the channel is open (topology asserted). */
@@ -156,46 +112,7 @@ export class EventPublisher {
 
   async close(): Promise<void> {
     this.recovery.stop();
-    clearInterval(this.timeoutCheck);
-    this.open = false;
     await this.channel.close();
-  }
-
-  /**
-   * Publishes on the open channel, resolving on the broker's confirm; undefined when the channel is
-   * not open (or refused the publish before sending it), so the caller goes through the wrapper.
-   */
-  private direct(send: (channel: ConfirmChannel, done: (error: unknown) => void) => void): Promise<void> | undefined {
-    const channel = this.current;
-    if (!this.open || !channel) return undefined;
-    const id = ++this.unconfirmedSequence;
-    let settle!: (error: unknown) => void;
-    const confirmed = new Promise<void>((resolve, reject) => {
-      this.unconfirmed.set(id, { since: Date.now(), reject });
-      settle = (error) => {
-        if (!this.unconfirmed.delete(id)) return;
-        if (error) reject(error instanceof Error ? error : new Error(String(error)));
-        else resolve();
-      };
-    });
-    try {
-      send(channel, settle);
-    } catch {
-      // Closed under us (amqplib throws before writing anything): the wrapper waits for the reconnect.
-      this.unconfirmed.delete(id);
-      this.open = false;
-      return undefined;
-    }
-    return confirmed;
-  }
-
-  private failOverdue(): void {
-    const overdue = Date.now() - this.publishTimeoutMs;
-    for (const [id, entry] of this.unconfirmed) {
-      if (entry.since > overdue) break; // in order of publishing
-      this.unconfirmed.delete(id);
-      entry.reject(new Error(`publish not confirmed within ${this.publishTimeoutMs} ms`));
-    }
   }
 
   private async declare(channel: ConfirmChannel): Promise<void> {
