@@ -94,6 +94,8 @@ interface Lane {
 /** What one transaction gathered from its units: events for the outbox, items for collectors. */
 class Gathered {
   readonly events: EventEnvelope[] = [];
+  /** Outbox rows of earlier transactions whose events were confirmed since: marked in this one. */
+  private marks: string[] = [];
   private readonly collected = new Map<Collector<unknown>, unknown[]>();
 
   transaction(client: PoolClient): Transaction {
@@ -111,9 +113,6 @@ class Gathered {
       },
     };
   }
-
-  /** Outbox rows of earlier transactions whose events were confirmed since: marked in this one. */
-  marks: string[] = [];
 
   /** The transaction's last statements, sent together with COMMIT (one round trip). */
   beforeCommit(client: PoolClient, relay: Relay): Promise<unknown> | undefined {
@@ -135,21 +134,26 @@ class Gathered {
  * Runs state changes and the events they cause in one transaction, then hands the events to the
  * outbox relay to publish right away (its sweep catches anything a crash leaves behind).
  *
- * With `batchMax` > 1 (message handlers), units of work are group-committed: the first runs at
- * once, alone; those that arrive while a transaction of their lane is in flight wait for it and then
- * run together on one connection, in one transaction with one outbox INSERT and one COMMIT. Nothing ever waits to fill a batch: at low load every batch is one unit and latency is
- * unchanged; at saturation a batch holds about what the consumers have in hand, and Postgres commits
- * once for all of them instead of once each (README, Performance). Each unit's promise settles after
- * the commit, so a consumer acks only what is durable. Units of a batch run one after another, never
- * interleaved, so the per-order advisory locks keep serialising every handler of one order (a lock
- * taken twice by one transaction is granted at once, but the second unit starts only after the
- * first finished). With `interleave`, units of different keys (orders) run side by side within the
- * batch, those of one key still one after another (see `runUnits`). With `lanes` > 1, that many
- * batches run side by side, a unit's lane chosen by its key. When any unit throws, or the commit fails (a deadlock with another instance's batch, a broken
+ * With `batchMax` > 1 (message handlers, orders being placed), units of work are group-committed:
+ * the first runs at once, alone; those that arrive while a transaction of their lane is in flight
+ * wait for it and then run together on one connection, in one transaction with one outbox INSERT
+ * and one COMMIT. Nothing ever waits to fill a batch: at low load every batch is one unit and
+ * latency is unchanged; at saturation a batch holds about what the consumers have in hand, and
+ * Postgres commits once for all of them instead of once each (README, Performance). Each unit's
+ * promise settles after the commit, so a consumer acks only what is durable.
+ *
+ * Units of one key (one order) run one after another, never interleaved, so the per-order advisory
+ * locks keep serialising every handler of one order (a lock taken twice by one transaction is
+ * granted at once, but the second unit starts only after the first finished). Without
+ * `interleave` every unit of a batch waits for the one before; with it, units of different keys run
+ * side by side (see `runUnits`). With `lanes` > 1, that many batches run side by side, a unit's lane
+ * chosen by its key.
+ *
+ * When any unit throws, or the commit fails (a deadlock with another instance's batch, a broken
  * connection), the whole batch is rolled back and every unit runs again alone, in its own
- * transaction, in order: a poison message fails only itself and goes to its retries and dead-letter queue as
- * before. Units must therefore be safe to run twice when the first run was rolled back, which a
- * unit of work is by construction: everything it does goes through the transaction.
+ * transaction, in order: a poison message fails only itself and goes to its retries and dead-letter
+ * queue as before. Units must therefore be safe to run twice when the first run was rolled back,
+ * which a unit of work is by construction: everything it does goes through the transaction.
  */
 export class UnitOfWork {
   private readonly batchMax: number;
@@ -260,7 +264,9 @@ export class UnitOfWork {
     const chains = new Map<unknown, number[]>();
     batch.forEach((unit, i) => {
       const key = unit.key ?? Symbol('unkeyed');
-      chains.set(key, [...(chains.get(key) ?? []), i]);
+      const chain = chains.get(key);
+      if (chain) chain.push(i);
+      else chains.set(key, [i]);
     });
     const settled = await Promise.allSettled(
       [...chains.values()].map(async (chain) => {

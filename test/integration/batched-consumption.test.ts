@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent } from '../../shared/contracts/events.js';
 import { migrate, migrationDirs } from '../../shared/db/migrate.js';
 import { createPool, type Pool } from '../../shared/db/pool.js';
+import { OutboxRelay } from '../../shared/db/outbox-relay.js';
 import { UnitOfWork } from '../../shared/db/unit-of-work.js';
 import { topologyNames } from '../../shared/messaging/topology-names.js';
 import { repoPath } from '../../shared/startup/repo-path.js';
@@ -149,6 +150,47 @@ describe('group commit (units of work of message handlers)', () => {
     await Promise.all([1, 2, 3, 4].map((n) => unitOfWork.run(async (tx) => tx.collect(counter, n))));
     // Called in one turn, the four share one transaction.
     expect(flushed).toEqual([[1, 2, 3, 4]]);
+  });
+
+  describe('outbox marks', () => {
+    let relay: OutboxRelay;
+    beforeAll(() => {
+      // The broker confirms at once; the sweep never takes a row within a test.
+      relay = new OutboxRelay({ pool, publisher: { publish: async () => undefined }, logger, sweepIntervalMs: 600_000, sweepGraceMs: 600_000 });
+      relay.start();
+    });
+    afterAll(() => relay.stop());
+
+    async function outboxRow(id: string) {
+      const { rows } = await db.query<{ published: boolean; xid: string }>(`SELECT published_at IS NOT NULL AS published, xmin::text AS xid FROM ${schema}.outbox WHERE id = $1`, [id]);
+      return rows[0]!;
+    }
+
+    it('when a transaction commits after an event was confirmed, then it marks that event\'s row itself', async () => {
+      const unitOfWork = new UnitOfWork(pool, relay);
+      const orderId = randomUUID();
+      const event = await unitOfWork.run(async (tx) => tx.emit('order.cancel_requested', { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId }));
+      // The confirm is recorded right after the publish resolves; the relay's own UPDATE would wait 100 ms.
+      await new Promise((resolve) => setImmediate(resolve));
+      await unitOfWork.run(async ({ client }) => client.query('INSERT INTO effects (event_id, order_id) VALUES ($1, $2)', [randomUUID(), orderId]));
+      const [effect] = await effects([orderId]);
+      expect(await outboxRow(event.id)).toEqual({ published: true, xid: effect!.xid });
+    });
+
+    it('when the transaction carrying marks rolls back, then the relay marks them itself', async () => {
+      const unitOfWork = new UnitOfWork(pool, relay);
+      const orderId = randomUUID();
+      const event = await unitOfWork.run(async (tx) => tx.emit('order.cancel_requested', { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId }));
+      await new Promise((resolve) => setImmediate(resolve));
+      await expect(
+        unitOfWork.run(async ({ client }) => {
+          await client.query('INSERT INTO effects (event_id, order_id) VALUES ($1, $2)', [randomUUID(), orderId]);
+          await client.query('SELECT 1/0');
+        }),
+      ).rejects.toThrow(/division by zero/);
+      expect(await effects([orderId])).toEqual([]);
+      await waitFor(async () => (await outboxRow(event.id)).published, { what: 'the relay to mark the row' });
+    });
   });
 });
 

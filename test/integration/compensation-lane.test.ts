@@ -99,6 +99,16 @@ async function waitForStatus(orderIds: string[], status: string, timeoutMs = 60_
   });
 }
 
+/** Runs `build` with `service` stopped (its queue fills meanwhile), and starts it again whatever happens. */
+async function whileStopped<T>(service: 'inventory-service' | 'payment-service', build: () => Promise<T>): Promise<T> {
+  await stack.stopService(service);
+  try {
+    return await build();
+  } finally {
+    await stack.startService(service);
+  }
+}
+
 async function rowStatus(service: 'inventory-service' | 'payment-service', table: string, orderId: string): Promise<string | undefined> {
   const { rows } = await stack.db.query<{ status: string }>(`SELECT status FROM ${stack.table(service, table)} WHERE order_id = $1`, [orderId]);
   return rows[0]?.status;
@@ -107,17 +117,13 @@ async function rowStatus(service: 'inventory-service' | 'payment-service', table
 describe.skipIf(EXTERNAL_STACK)('the compensation lane', () => {
   it('when a cancellation waits behind a backlog of new orders at inventory, then inventory applies it before the backlog drains, ahead of the order it cancels', async () => {
     const stockBefore = await stack.stockOf('STICKER-PACK');
-    await stack.stopService('inventory-service');
-    let backlog: string[];
-    let cancelled: string;
-    try {
-      backlog = await placeOrders(BACKLOG);
+    const { backlog, cancelled } = await whileStopped('inventory-service', async () => {
+      const backlog = await placeOrders(BACKLOG);
       // The last order placed: its order.created is at the back of inventory's steps queue.
-      cancelled = (await placeOrders(1))[0]!;
+      const cancelled = (await placeOrders(1))[0]!;
       await cancel(cancelled);
-    } finally {
-      await stack.startService('inventory-service');
-    }
+      return { backlog, cancelled };
+    });
 
     const cancelEvent = (await eventIds('order-service', 'order.cancel_requested', [cancelled])).get(cancelled)!;
     const created = await eventIds('order-service', 'order.created', [...backlog, cancelled]);
@@ -137,19 +143,15 @@ describe.skipIf(EXTERNAL_STACK)('the compensation lane', () => {
   }, 120_000);
 
   it('when a cancellation waits behind a backlog of charges at a slow provider, then payment applies it first and never charges the order', async () => {
-    await stack.stopService('payment-service');
-    let backlog: string[];
-    let cancelled: string;
-    try {
-      backlog = await placeOrders(BACKLOG);
-      cancelled = (await placeOrders(1))[0]!;
+    const { backlog, cancelled } = await whileStopped('payment-service', async () => {
+      const backlog = await placeOrders(BACKLOG);
+      const cancelled = (await placeOrders(1))[0]!;
       await waitForStatus([...backlog, cancelled], 'reserved');
       await cancel(cancelled);
       await waitFor(async () => (await rowStatus('inventory-service', 'reservations', cancelled)) === 'released', { what: 'inventory to release the cancelled order' });
       await setProviderFaults({ latency_ms: 100, match: 'payments' });
-    } finally {
-      await stack.startService('payment-service');
-    }
+      return { backlog, cancelled };
+    });
 
     const cancelEvent = (await eventIds('order-service', 'order.cancel_requested', [cancelled])).get(cancelled)!;
     const reserved = await eventIds('inventory-service', 'inventory.reserved', [...backlog, cancelled]);

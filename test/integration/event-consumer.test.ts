@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newEvent } from '../../shared/contracts/events.js';
+import { newEvent, type SagaEvent } from '../../shared/contracts/events.js';
 import { NonRetryableError } from '../../shared/errors/non-retryable-error.js';
 import { connectAmqp, type AmqpConnectionManager } from '../../shared/messaging/amqp-connection.js';
 import { DEAD_LETTER_HEADERS } from '../../shared/messaging/dead-letter-headers.js';
@@ -27,9 +27,27 @@ let consumer: EventConsumer;
 let compensations: EventConsumer;
 let broker: TestBroker;
 /** Per order id: how the handler should behave, and how often it ran. */
-const behaviour = new Map<string, { failTimes: number; nonRetryable?: boolean; calls: number }>();
+const behaviour = new Map<string, Plan>();
 /** The same, for the compensation lane's consumer (every test's event reaches both services). */
-const lanedBehaviour = new Map<string, { failTimes: number; calls: number }>();
+const lanedBehaviour = new Map<string, Plan>();
+
+interface Plan {
+  failTimes: number;
+  nonRetryable?: boolean;
+  calls: number;
+}
+
+/** A handler that fails as the order's plan says (nothing for an order without one) and counts its calls. */
+function asPlanned(plans: Map<string, Plan>) {
+  return async (event: SagaEvent<'order.cancel_requested'>) => {
+    const plan = plans.get(event.data.order_id);
+    if (!plan) return;
+    plan.calls += 1;
+    if (plan.calls <= plan.failTimes) {
+      throw plan.nonRetryable ? new NonRetryableError('rejected on purpose') : new Error(`failure ${plan.calls}`);
+    }
+  };
+}
 
 beforeAll(async () => {
   connection = await connectAmqp({ url: AMQP_URL, name: SERVICE, logger });
@@ -44,14 +62,7 @@ beforeAll(async () => {
     maxAttempts: MAX_ATTEMPTS,
     retryBaseDelayMs: 50,
     handlers: {
-      'order.cancel_requested': async (event) => {
-        const plan = behaviour.get(event.data.order_id);
-        if (!plan) return;
-        plan.calls += 1;
-        if (plan.calls <= plan.failTimes) {
-          throw plan.nonRetryable ? new NonRetryableError('rejected on purpose') : new Error(`failure ${plan.calls}`);
-        }
-      },
+      'order.cancel_requested': asPlanned(behaviour),
     },
   });
   await consumer.start();
@@ -68,12 +79,7 @@ beforeAll(async () => {
     retryBaseDelayMs: 50,
     handlers: {
       'order.created': async () => undefined,
-      'order.cancel_requested': async (event) => {
-        const plan = lanedBehaviour.get(event.data.order_id);
-        if (!plan) return;
-        plan.calls += 1;
-        if (plan.calls <= plan.failTimes) throw new Error(`failure ${plan.calls}`);
-      },
+      'order.cancel_requested': asPlanned(lanedBehaviour),
     },
   });
   await compensations.start();
