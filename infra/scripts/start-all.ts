@@ -38,8 +38,8 @@ function stopAll(code: number): void {
   wait();
 }
 
-// Every service reads PORT; under one launcher each keeps its own default port instead.
-const { PORT: _shared, ...childEnv } = process.env;
+// Every service reads PORT and METRICS_PORT; under one launcher each keeps its own defaults instead.
+const { PORT: _shared, METRICS_PORT: _sharedMetrics, ...childEnv } = process.env;
 
 for (const service of SERVICES) {
   const child = spawn(process.execPath, mainOf(service), { stdio: 'inherit', env: childEnv });

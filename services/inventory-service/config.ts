@@ -5,6 +5,7 @@ import { repoPath } from '../../shared/startup/repo-path.js';
 export const InventoryConfigSchema = Type.Object({
   ...commonEnv,
   PORT: Type.Integer({ default: 3001, minimum: 0, maximum: 65535 }),
+  METRICS_PORT: Type.Integer({ default: 9401, minimum: 0, maximum: 65535 }),
   /** Demo catalog whose stock seeds an empty stock table. */
   CATALOG_FILE: Type.String({ default: '' }),
 });

@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../../shared/logging/logger.js';
 import { assertReachable } from '../../shared/startup/check-dependencies.js';
 import type { RunningService } from '../../shared/startup/running-service.js';
 import { createServiceConsumer } from '../../shared/startup/start-participant.js';
+import { httpServerMetrics } from '../../shared/observability/http-metrics.js';
 import { startServiceRuntime, type ServiceRuntime } from '../../shared/startup/service-runtime.js';
 import { backlogLimit, tokenSettings, type OrderConfig } from './config.js';
 import { readBacklog } from './data-access/backlog-repository.js';
@@ -23,6 +24,7 @@ import { deadLettersRouter } from './entry-points/http/dead-letters-router.js';
 import { IdempotencyStore } from './entry-points/http/idempotency.js';
 import { rateLimit } from './entry-points/http/rate-limit.js';
 import { orderHandlers } from './entry-points/messaging/order-handlers.js';
+import { OrderMetrics } from './order-metrics.js';
 
 export const SERVICE = 'order-service';
 
@@ -46,9 +48,15 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
   redis.on('error', (error) => logger.warn('redis error', { error }));
   await redis.connect();
 
-  const consumer = createServiceConsumer(runtime, { service: SERVICE, config, logger, handlers: orderHandlers(runtime.messageUnitOfWork) });
+  const metrics = new OrderMetrics(runtime.metrics, runtime.pool, logger);
+  const consumer = createServiceConsumer(runtime, {
+    service: SERVICE,
+    config,
+    logger,
+    handlers: orderHandlers(runtime.messageUnitOfWork, metrics),
+  });
   await consumer.start();
-  const sweeper = new DeadlineSweeper(runtime.unitOfWork, config.DEADLINE_SWEEP_MS, logger);
+  const sweeper = new DeadlineSweeper(runtime.unitOfWork, config.DEADLINE_SWEEP_MS, logger, metrics);
   sweeper.start();
 
   // order-service also hosts operations: it archives every service's dead letters for the admin API.
@@ -71,6 +79,8 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
     // Orders placed together share nothing but the catalog they read: their units interleave.
     placements: new UnitOfWork(runtime.pool, runtime.relay, { batchMax: config.DB_BATCH_MAX, lanes: config.DB_BATCH_LANES, interleave: true, logger }),
     sagaTimeoutMs: config.SAGA_TIMEOUT_MS,
+    observer: metrics,
+    observers: [httpServerMetrics(runtime.metrics), metrics.apiOutcomes()],
     logger,
     auth: tokenSettings(config),
     idempotency,
@@ -94,7 +104,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
   const http = await listen(app, config.PORT, config.HOST);
   http.server.requestTimeout = config.REQUEST_TIMEOUT_MS; // receiving a whole request
   http.server.headersTimeout = Math.min(10_000, config.REQUEST_TIMEOUT_MS);
-  logger.info('service started', { url: http.url });
+  logger.info('service started', { url: http.url, metrics: runtime.metricsServer.url });
   return {
     url: http.url,
     runtime,

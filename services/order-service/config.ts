@@ -7,6 +7,7 @@ import type { TokenSettings } from './entry-points/http/auth.js';
 export const OrderConfigSchema = Type.Object({
   ...commonEnv,
   PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
+  METRICS_PORT: Type.Integer({ default: 9400, minimum: 0, maximum: 65535 }),
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379' }),
   /** An order not completed or cancelled this long after it was placed is cancelled (and compensated). */
   SAGA_TIMEOUT_MS: Type.Integer({ default: 300_000, minimum: 1_000 }),

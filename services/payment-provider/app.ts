@@ -2,6 +2,8 @@ import { migrate, migrationDirs } from '../../shared/db/migrate.js';
 import { createPool } from '../../shared/db/pool.js';
 import { listen } from '../../shared/http/health-server.js';
 import { createLogger, type Logger } from '../../shared/logging/logger.js';
+import { httpServerMetrics } from '../../shared/observability/http-metrics.js';
+import { createMetricsRegistry, startMetricsServer, type MetricsRegistry, type MetricsServer } from '../../shared/observability/metrics.js';
 import { assertReachable } from '../../shared/startup/check-dependencies.js';
 import type { RunningService } from '../../shared/startup/running-service.js';
 import { providerSchema, type PaymentProviderConfig } from './config.js';
@@ -27,6 +29,18 @@ export interface PaymentProviderOptions {
  */
 export async function startPaymentProvider(config: PaymentProviderConfig, options: PaymentProviderOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger({ service: SERVICE, level: config.LOG_LEVEL });
+  // First: a port already taken stops the start before anything is connected or migrated.
+  const metrics = createMetricsRegistry();
+  const metricsServer = await startMetricsServer({ registry: metrics, port: config.METRICS_PORT, host: config.HOST, logger });
+  try {
+    return await startProvider(config, logger, metrics, metricsServer);
+  } catch (error) {
+    await metricsServer.close();
+    throw error;
+  }
+}
+
+async function startProvider(config: PaymentProviderConfig, logger: Logger, metrics: MetricsRegistry, metricsServer: MetricsServer): Promise<RunningService> {
   await assertReachable('PostgreSQL', config.DATABASE_URL);
   const schema = providerSchema(config);
   // The ledger has no outbox or inbox: only its own folder of migrations.
@@ -39,6 +53,7 @@ export async function startPaymentProvider(config: PaymentProviderConfig, option
     faults: config.FAULT_INJECTION_ENABLED ? new Faults() : undefined,
     held,
     logger,
+    observers: [httpServerMetrics(metrics)],
   });
   let http: Awaited<ReturnType<typeof listen>>;
   try {
@@ -58,7 +73,7 @@ export async function startPaymentProvider(config: PaymentProviderConfig, option
   sweep();
   const expiry = setInterval(sweep, KEY_SWEEP_MS);
   expiry.unref();
-  logger.info('service started', { url: http.url, fault_injection: config.FAULT_INJECTION_ENABLED });
+  logger.info('service started', { url: http.url, metrics: metricsServer.url, fault_injection: config.FAULT_INJECTION_ENABLED });
   return {
     url: http.url,
     async stop() {
@@ -67,6 +82,7 @@ export async function startPaymentProvider(config: PaymentProviderConfig, option
       held.destroyAll();
       await http.close();
       await pool.end();
+      await metricsServer.close();
       logger.info('service stopped');
     },
   };

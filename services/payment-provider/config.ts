@@ -10,6 +10,7 @@ export const PaymentProviderConfigSchema = Type.Object({
   DB_POOL_SIZE,
   HOST,
   PORT: Type.Integer({ default: 4010, minimum: 0, maximum: 65535 }),
+  METRICS_PORT: Type.Integer({ default: 9410, minimum: 0, maximum: 65535 }),
   /** Secret: the key clients send as `Authorization: Bearer …`. The default is for local use only. */
   PAYMENT_PROVIDER_API_KEY: Type.String({ default: 'sk_test_local_provider_key', minLength: 8 }),
   /** Enables GET/PUT /_faults (latency, error rate, hang, commit-then-fail). Off in normal use. */

@@ -6,6 +6,7 @@ import { startParticipant, type RunningParticipant } from '../../shared/startup/
 import type { PaymentConfig } from './config.js';
 import { ProviderPaymentService } from './data-access/payment-provider/provider-payment-service.js';
 import { paymentHandlers } from './entry-points/messaging/payment-handlers.js';
+import { PaymentMetrics } from './payment-metrics.js';
 
 export const SERVICE = 'payment-service';
 
@@ -33,21 +34,27 @@ export async function startPaymentService(config: PaymentConfig, options: { logg
   // HALF_OPEN lets one message at a time through on each lane; the breaker lets the first call
   // through as the trial and refuses the other without calling the provider (retried later).
   let consumer: ServiceConsumer | undefined;
+  // Made once the runtime (and its registry) exists, before the first provider call.
+  let metrics: PaymentMetrics | undefined;
   const breaker = new CircuitBreaker({
     name: 'payment-provider',
     failureThreshold: config.BREAKER_FAILURE_THRESHOLD,
     resetTimeoutMs: config.BREAKER_RESET_TIMEOUT_MS,
     onStateChange: (state) => {
       logger.warn('payment provider circuit changed state', { state });
+      metrics?.breakerMoved(breaker.name, state);
       const step = state === 'OPEN' ? consumer?.pause() : consumer?.resume(state === 'HALF_OPEN' ? 1 : undefined);
       step?.catch((error: unknown) => logger.warn('could not pause or resume the consumer', { error }));
     },
   });
-  const payments = new ProviderPaymentService(client, breaker);
+  const payments = new ProviderPaymentService(client, breaker, (operation, outcome, seconds) => metrics?.providerCall(operation, outcome, seconds));
   return startParticipant({
     service: SERVICE,
     config,
     logger,
+    prepare: async (runtime) => {
+      metrics = new PaymentMetrics(runtime.metrics, breaker);
+    },
     handlers: ({ messageUnitOfWork }) => paymentHandlers({ unitOfWork: messageUnitOfWork, payments, logger }),
     onConsumer: (started) => {
       consumer = started;

@@ -4,6 +4,7 @@ import { commonEnv, loadEnv } from '../../shared/config/index.js';
 export const PaymentConfigSchema = Type.Object({
   ...commonEnv,
   PORT: Type.Integer({ default: 3002, minimum: 0, maximum: 65535 }),
+  METRICS_PORT: Type.Integer({ default: 9402, minimum: 0, maximum: 65535 }),
   /** More attempts than the other services: a provider outage should delay charges, not dead-letter them. */
   MESSAGE_MAX_ATTEMPTS: Type.Integer({ default: 10, minimum: 1, maximum: 20 }),
   PAYMENT_PROVIDER_URL: Type.String({ default: 'http://127.0.0.1:4010' }),

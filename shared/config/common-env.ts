@@ -35,6 +35,11 @@ export const commonEnv = {
   DB_BATCH_LANES: Type.Integer({ default: 2, minimum: 1, maximum: 64 }),
   /** Port of the HTTP listener (the API for order-service and the provider; health for the others). */
   PORT: Type.Integer({ minimum: 0, maximum: 65535 }),
+  /**
+   * Port of the Prometheus listener (`GET /metrics`, on HOST), never the API's; each service has its
+   * own default, and two instances on one host need one each. 0: no metrics listener.
+   */
+  METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535 }),
   /** Address the HTTP listener binds to (0.0.0.0 in a container). */
   HOST: Type.String({ default: '127.0.0.1' }),
 };

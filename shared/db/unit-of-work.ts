@@ -25,6 +25,11 @@ export interface Transaction {
   emit<T extends EventType>(type: T, data: EventData<T>, meta: NewEventOptions): SagaEvent<T>;
   /** Hands `item` to `collector`, flushed with every other unit's items just before COMMIT. */
   collect<T>(collector: Collector<T>, item: T): void;
+  /**
+   * Runs `callback` once the transaction has committed (never after a rollback; a unit run again
+   * alone registers it again): for what must only count what is durable, such as metrics.
+   */
+  afterCommit(callback: () => void): void;
 }
 
 /**
@@ -94,6 +99,7 @@ interface Lane {
 /** What one transaction gathered from its units: events for the outbox, items for collectors. */
 class Gathered {
   readonly events: EventEnvelope[] = [];
+  private readonly committed: Array<() => void> = [];
   /** Outbox rows of earlier transactions whose events were confirmed since: marked in this one. */
   private marks: string[] = [];
   private readonly collected = new Map<Collector<unknown>, unknown[]>();
@@ -111,7 +117,22 @@ class Gathered {
         items.push(item);
         this.collected.set(collector as Collector<unknown>, items);
       },
+      afterCommit: (callback) => {
+        this.committed.push(callback);
+      },
     };
+  }
+
+  /** After the commit: publishes the events and runs the afterCommit callbacks. */
+  commit(relay: Relay, logger: Pick<Logger, 'debug'> | undefined): void {
+    if (this.events.length > 0) relay.publishCommitted(this.events);
+    for (const callback of this.committed) {
+      try {
+        callback();
+      } catch (error) {
+        logger?.debug('afterCommit callback failed', { error });
+      }
+    }
   }
 
   /** The transaction's last statements, sent together with COMMIT (one round trip). */
@@ -207,7 +228,7 @@ export class UnitOfWork {
       gathered.rolledBack(this.relay);
       throw error;
     });
-    if (gathered.events.length > 0) this.relay.publishCommitted(gathered.events);
+    gathered.commit(this.relay, this.options.logger);
     return result;
   }
 
@@ -244,7 +265,7 @@ export class UnitOfWork {
       for (const unit of batch) await this.runAlone(unit.work).then(unit.resolve, unit.reject);
       return;
     }
-    if (gathered.events.length > 0) this.relay.publishCommitted(gathered.events);
+    gathered.commit(this.relay, this.options.logger);
     batch.forEach((unit, i) => unit.resolve(results[i]));
   }
 

@@ -3,6 +3,7 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import type { EventType, SagaEvent } from '../contracts/events.js';
 import { isNonRetryableError } from '../errors/non-retryable-error.js';
 import type { Logger } from '../logging/logger.js';
+import type { MessagingMetrics } from '../observability/metrics.js';
 import { redactText } from '../logging/redact.js';
 import { DEAD_LETTER_HEADERS, type DeadLetterReason } from './dead-letter-headers.js';
 import type { EventPublisher } from './event-publisher.js';
@@ -46,6 +47,16 @@ export interface EventConsumerOptions {
   /** Tries before dead-lettering, the first included. */
   maxAttempts: number;
   retryBaseDelayMs: number;
+  /** Where consumed, retried and dead-lettered messages and handling durations are counted. */
+  metrics?: MessagingMetrics;
+}
+
+/** What became of a delivery: the `outcome` label of messaging_process_duration_seconds. */
+interface Settled {
+  outcome: 'ack' | 'retry' | 'dead_letter' | 'requeue';
+  /** Unset when the message could not be read. */
+  eventType?: string;
+  reason?: DeadLetterReason;
 }
 
 /**
@@ -159,21 +170,24 @@ export class EventConsumer {
     // The raw channel the message came on: after a reconnect its delivery tag means nothing on the
     // new channel (acking it there would close that channel), so acks go to the channel of origin.
     const origin = this.current;
-    const work = this.process(message, origin).catch((error: unknown) => {
-      // process() handles its own failures; this is a last guard against an unhandled rejection.
-      this.logger.error('message processing failed unexpectedly', { error });
-    });
+    const started = performance.now();
+    const work = this.process(message, origin).then(
+      (settled) => this.count(settled, started),
+      (error: unknown) => {
+        // process() handles its own failures; this is a last guard against an unhandled rejection.
+        this.logger.error('message processing failed unexpectedly', { error });
+      },
+    );
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
   }
 
-  private async process(message: ConsumeMessage, origin: Channel | undefined): Promise<void> {
+  private async process(message: ConsumeMessage, origin: Channel | undefined): Promise<Settled> {
     const { logger } = this;
     const decoded = decodeEvent(message.content);
     if (!decoded.ok) {
       logger.warn('message rejected', { reason: decoded.reason, detail: redactText(decoded.detail) });
-      await this.deadLetter(message, decoded.reason, decoded.detail, origin);
-      return;
+      return this.deadLetter(message, decoded.reason, decoded.detail, origin);
     }
     const event = decoded.event;
     const retryCount = Number(message.properties.headers?.[DEAD_LETTER_HEADERS.retryCount] ?? 0) || 0;
@@ -181,31 +195,31 @@ export class EventConsumer {
     const handler = this.options.handlers[event.type] as EventHandler<EventType> | undefined;
     if (!handler) {
       // Only bound routing keys arrive here; anything else was routed by hand: not ours to keep.
-      await this.deadLetter(message, 'unknown_type', `no handler for ${event.type}`, origin);
-      return;
+      return this.deadLetter(message, 'unknown_type', `no handler for ${event.type}`, origin);
     }
     try {
       await handler(event, { logger: eventLogger, retryCount });
       this.ack(message, origin);
+      return { outcome: 'ack', eventType: event.type };
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
       if (isNonRetryableError(error)) {
         eventLogger.warn('handler rejected the event', { error });
-        await this.deadLetter(message, 'handler_rejected', detail, origin);
+        return this.deadLetter(message, 'handler_rejected', detail, origin, event.type);
       } else if (retryCount + 1 >= this.options.maxAttempts) {
         eventLogger.error('handler failed; retries exhausted', { error, retry_count: retryCount });
-        await this.deadLetter(message, 'retries_exhausted', detail, origin);
+        return this.deadLetter(message, 'retries_exhausted', detail, origin, event.type);
       } else {
         eventLogger.warn('handler failed; retrying later', { error, retry_count: retryCount });
-        await this.retryLater(message, retryCount + 1, detail, origin);
+        return this.retryLater(message, retryCount + 1, detail, origin, event.type);
       }
     }
   }
 
-  private async retryLater(message: ConsumeMessage, retry: number, detail: string, origin: Channel | undefined) {
+  private async retryLater(message: ConsumeMessage, retry: number, detail: string, origin: Channel | undefined, eventType: string): Promise<Settled> {
     const { names, service, retryBaseDelayMs } = this.options;
     const delay = retryDelayMs(retry, { baseDelayMs: retryBaseDelayMs });
-    await this.forward(message, origin, names.retryQueue(service, retry, this.lane), {
+    const forwarded = await this.forward(message, origin, names.retryQueue(service, retry, this.lane), {
       expiration: String(delay),
       headers: {
         ...message.properties.headers,
@@ -214,11 +228,18 @@ export class EventConsumer {
         [DEAD_LETTER_HEADERS.error]: redactText(detail).slice(0, 1000),
       },
     });
+    return { outcome: forwarded ? 'retry' : 'requeue', eventType };
   }
 
-  private async deadLetter(message: ConsumeMessage, reason: DeadLetterReason, detail: string, origin: Channel | undefined) {
+  private async deadLetter(
+    message: ConsumeMessage,
+    reason: DeadLetterReason,
+    detail: string,
+    origin: Channel | undefined,
+    eventType?: string,
+  ): Promise<Settled> {
     const { names, service } = this.options;
-    await this.forward(message, origin, names.deadLetterQueue(service), {
+    const forwarded = await this.forward(message, origin, names.deadLetterQueue(service), {
       headers: {
         ...message.properties.headers,
         [DEAD_LETTER_HEADERS.reason]: reason,
@@ -228,15 +249,16 @@ export class EventConsumer {
         [DEAD_LETTER_HEADERS.routingKey]: originalRoutingKey(message),
       },
     });
+    return forwarded ? { outcome: 'dead_letter', eventType, reason } : { outcome: 'requeue', eventType };
   }
 
-  /** Copies the message to `queue` (confirmed), then acks the original. */
+  /** Copies the message to `queue` (confirmed), then acks the original; false when it was put back instead. */
   private async forward(
     message: ConsumeMessage,
     origin: Channel | undefined,
     queue: string,
     overrides: { expiration?: string; headers: Record<string, unknown> },
-  ): Promise<void> {
+  ): Promise<boolean> {
     const { expiration: _dropped, ...properties } = message.properties;
     try {
       await this.options.publisher.sendToQueue(queue, message.content, {
@@ -259,9 +281,25 @@ export class EventConsumer {
       } catch {
         // channel gone: the broker redelivers anyway
       }
-      return;
+      return false;
     }
     this.ack(message, origin);
+    return true;
+  }
+
+  /** Counts a settled delivery; an event type outside the saga's (a poison message's) is `unknown`. */
+  private count(settled: Settled, startedAt: number): void {
+    const metrics = this.options.metrics;
+    if (!metrics) return;
+    const queue = this.options.names.queue(this.options.service, this.lane);
+    const eventType = settled.eventType !== undefined && settled.eventType in this.options.handlers ? settled.eventType : 'unknown';
+    metrics.consumed.inc({ messaging_destination_name: queue, event_type: eventType });
+    metrics.processDuration.observe(
+      { messaging_destination_name: queue, event_type: eventType, outcome: settled.outcome },
+      (performance.now() - startedAt) / 1000,
+    );
+    if (settled.outcome === 'retry') metrics.retries.inc({ messaging_destination_name: queue, event_type: eventType });
+    if (settled.outcome === 'dead_letter') metrics.deadLetters.inc({ messaging_destination_name: queue, reason: settled.reason ?? 'unknown' });
   }
 
   private ack(message: ConsumeMessage, origin: Channel | undefined): void {

@@ -3,6 +3,7 @@ import type { ConfirmChannel, Message, Options } from 'amqplib';
 import type { EventEnvelope } from '../contracts/envelope.js';
 import type { SagaService } from '../contracts/saga.js';
 import type { Logger } from '../logging/logger.js';
+import type { MessagingMetrics } from '../observability/metrics.js';
 import { ChannelRecovery } from './channel-recovery.js';
 import { assertPublishTopology } from './service-topology.js';
 import type { TopologyNames } from './topology-names.js';
@@ -20,6 +21,8 @@ export interface EventPublisherOptions {
   service?: SagaService;
   /** A publish not confirmed by the broker within this time is rejected. @defaultValue 10 000 */
   publishTimeoutMs?: number;
+  /** Counts the events published (confirmed and routed). */
+  metrics?: MessagingMetrics;
 }
 
 /** AMQP properties mirroring the envelope (message_id, type, content_type, timestamp). */
@@ -93,6 +96,7 @@ export class EventPublisher {
     await this.routed(envelope.type, properties, (tagged) => this.channel.publish(this.options.names.exchange, envelope.type, body, tagged), {
       redeclare: true,
     });
+    this.options.metrics?.sent.inc({ messaging_destination_name: this.options.names.exchange, event_type: envelope.type });
   }
 
   /**

@@ -74,6 +74,8 @@ type Action = (fn: (signal?: AbortSignal) => Promise<unknown>, signal: AbortSign
  * State is per process, as opossum's is.
  */
 export class CircuitBreaker {
+  /** What it guards, e.g. `payment-provider` (logs, metrics). */
+  readonly name: string;
   private readonly breaker: Opossum<Parameters<Action>, unknown>;
   private readonly threshold: number;
   private readonly windowMs: number;
@@ -85,6 +87,7 @@ export class CircuitBreaker {
   private readonly trialTimers = new Set<NodeJS.Timeout>();
 
   constructor(options: CircuitBreakerOptions) {
+    this.name = options.name;
     const isFailure = options.isFailure ?? defaultIsFailure;
     this.threshold = positive('failureThreshold', options.failureThreshold ?? 5);
     this.windowMs = positive('rollingWindowMs', options.rollingWindowMs ?? 60_000);

@@ -1,13 +1,17 @@
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { SagaService } from '../contracts/saga.js';
 import { migrate, migrationDirs } from '../db/migrate.js';
+import { outboxMetrics } from '../db/outbox-metrics.js';
 import { OutboxRelay } from '../db/outbox-relay.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
 import type { Logger } from '../logging/logger.js';
 import { connectAmqp } from '../messaging/amqp-connection.js';
 import { EventPublisher } from '../messaging/event-publisher.js';
+import { lanesOf, sagaBindingsOf } from '../messaging/service-topology.js';
 import { topologyNames, type TopologyNames } from '../messaging/topology-names.js';
+import { createMetricsRegistry, MessagingMetrics, startMetricsServer, type MetricsRegistry, type MetricsServer } from '../observability/metrics.js';
+import { queueDepthMetrics } from '../observability/queue-metrics.js';
 import { assertReachable } from './check-dependencies.js';
 
 /** Settings every message-driven service shares (from `commonEnv`). */
@@ -19,6 +23,8 @@ export interface RuntimeConfig {
   DB_BATCH_MAX: number;
   DB_BATCH_LANES: number;
   OUTBOX_SWEEP_MS: number;
+  METRICS_PORT: number;
+  HOST: string;
 }
 
 /** The connections and parts a service's domain is wired to. */
@@ -32,6 +38,11 @@ export interface ServiceRuntime {
   readonly relay: OutboxRelay;
   readonly connection: AmqpConnectionManager;
   readonly names: TopologyNames;
+  /** The service's Prometheus registry, served on METRICS_PORT: services add their own metrics to it. */
+  readonly metrics: MetricsRegistry;
+  readonly messagingMetrics: MessagingMetrics;
+  /** The metrics listener (its url is undefined when METRICS_PORT is 0). */
+  readonly metricsServer: MetricsServer;
   /** Readiness: Postgres answers and the broker connection is up. */
   isReady(): Promise<boolean>;
   /** Stops the relay and closes the broker connection and the pool (consumers stop first). */
@@ -57,6 +68,23 @@ export async function startServiceRuntime(options: {
   logger: Logger;
 }): Promise<ServiceRuntime> {
   const { config, logger, service } = options;
+  // First: a port already taken stops the start before anything is connected or migrated.
+  const metrics = createMetricsRegistry();
+  const metricsServer = await startMetricsServer({ registry: metrics, port: config.METRICS_PORT, host: config.HOST, logger });
+  try {
+    return await connectRuntime(options, metrics, metricsServer);
+  } catch (error) {
+    await metricsServer.close();
+    throw error;
+  }
+}
+
+async function connectRuntime(
+  options: Parameters<typeof startServiceRuntime>[0],
+  metrics: MetricsRegistry,
+  metricsServer: MetricsServer,
+): Promise<ServiceRuntime> {
+  const { config, logger, service } = options;
   await assertReachable('PostgreSQL', config.DATABASE_URL);
   await assertReachable('RabbitMQ', config.AMQP_URL);
   const schema = `${config.NAMESPACE}${service.replace(/-/g, '_')}`;
@@ -69,10 +97,18 @@ export async function startServiceRuntime(options: {
   const pool = createPool({ connectionString: config.DATABASE_URL, schema, max: config.DB_POOL_SIZE, logger });
   const names = topologyNames(config.NAMESPACE);
   const connection = await connectAmqp({ url: config.AMQP_URL, name: service, logger });
-  const publisher = new EventPublisher({ connection, names, logger, service });
+  const messagingMetrics = new MessagingMetrics(metrics);
+  const publisher = new EventPublisher({ connection, names, logger, service, metrics: messagingMetrics });
   await publisher.waitForConnect();
   const relay = new OutboxRelay({ pool, publisher, logger, sweepIntervalMs: config.OUTBOX_SWEEP_MS });
   relay.start();
+  outboxMetrics({ registry: metrics, pool, logger });
+  queueDepthMetrics({
+    registry: metrics,
+    connection,
+    queues: () => [...lanesOf(sagaBindingsOf(service)).map((lane) => names.queue(service, lane)), names.deadLetterQueue(service)],
+    logger,
+  });
   return {
     pool,
     unitOfWork: new UnitOfWork(pool, relay),
@@ -86,6 +122,9 @@ export async function startServiceRuntime(options: {
     relay,
     connection,
     names,
+    metrics,
+    messagingMetrics,
+    metricsServer,
     async isReady() {
       if (!connection.isConnected()) return false;
       try {
@@ -100,6 +139,7 @@ export async function startServiceRuntime(options: {
       await publisher.close().catch(() => undefined);
       await connection.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
+      await metricsServer.close();
     },
   };
 }

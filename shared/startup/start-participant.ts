@@ -1,6 +1,7 @@
 import express from 'express';
 import { healthRouter, listen } from '../http/health-server.js';
 import type { Logger } from '../logging/logger.js';
+import { httpServerMetrics } from '../observability/http-metrics.js';
 import type { SagaService } from '../contracts/saga.js';
 import { ServiceConsumer } from '../messaging/service-consumer.js';
 import type { ServiceHandlers } from '../messaging/service-handlers.js';
@@ -55,6 +56,7 @@ export function createServiceConsumer<S extends SagaService>(
     prefetch: { step: options.config.AMQP_PREFETCH, compensation: options.config.AMQP_COMPENSATION_PREFETCH },
     maxAttempts: options.config.MESSAGE_MAX_ATTEMPTS,
     retryBaseDelayMs: options.config.MESSAGE_RETRY_BASE_MS,
+    metrics: runtime.messagingMetrics,
   });
 }
 
@@ -72,9 +74,10 @@ export async function startParticipant<S extends SagaService>(options: Participa
   options.onConsumer?.(consumer);
   const app = express();
   app.disable('x-powered-by');
+  app.use(httpServerMetrics(runtime.metrics));
   app.use(healthRouter({ postgres_and_rabbitmq: () => runtime.isReady() }));
   const http = await listen(app, config.PORT, config.HOST);
-  logger.info('service started', { url: http.url });
+  logger.info('service started', { url: http.url, metrics: runtime.metricsServer.url });
   return {
     url: http.url,
     runtime,

@@ -70,6 +70,7 @@ export class ProcessStack {
   private constructor(
     readonly namespace: string,
     private readonly ports: Record<ProcessName, number>,
+    private readonly metricsPorts: Record<ProcessName, number>,
     readonly db: pg.Pool,
     readonly broker: TestBroker,
     private readonly extraEnv: Record<string, string>,
@@ -80,12 +81,13 @@ export class ProcessStack {
   }
 
   static async start(extraEnv: Record<string, string> = {}, options: ProcessStackOptions = {}): Promise<ProcessStack> {
-    const free = await freePorts(ALL_PROCESSES.length);
+    const free = await freePorts(2 * ALL_PROCESSES.length);
     const ports = Object.fromEntries(ALL_PROCESSES.map((name, i) => [name, free[i]])) as Record<ProcessName, number>;
+    const metricsPorts = Object.fromEntries(ALL_PROCESSES.map((name, i) => [name, free[ALL_PROCESSES.length + i]])) as Record<ProcessName, number>;
     const db = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
     db.on('error', () => undefined);
     const namespace = `f${randomBytes(4).toString('hex')}_`;
-    const stack = new ProcessStack(namespace, ports, db, await TestBroker.connect(options.amqpUrl ?? AMQP_URL, namespace), extraEnv, options);
+    const stack = new ProcessStack(namespace, ports, metricsPorts, db, await TestBroker.connect(options.amqpUrl ?? AMQP_URL, namespace), extraEnv, options);
     try {
       for (const name of ALL_PROCESSES) await stack.launch(name);
     } catch (error) {
@@ -113,6 +115,11 @@ export class ProcessStack {
     return `http://127.0.0.1:${this.ports[name]}`;
   }
 
+  /** Where a service serves its Prometheus metrics (`/metrics` under it). */
+  metricsUrl(name: ProcessName): string {
+    return `http://127.0.0.1:${this.metricsPorts[name]}`;
+  }
+
   table(owner: ProcessName | 'dead-letters', name: string): string {
     return `"${this.namespace}${owner.replace(/-/g, '_')}"."${name}"`;
   }
@@ -129,6 +136,7 @@ export class ProcessStack {
         ...process.env,
         NAMESPACE: this.namespace,
         PORT: String(this.ports[name]),
+        METRICS_PORT: String(this.metricsPorts[name]),
         AMQP_URL: this.options.amqpUrl ?? AMQP_URL,
         DATABASE_URL: name === 'payment-provider' ? (this.options.providerDatabaseUrl ?? DATABASE_URL) : DATABASE_URL,
         PAYMENT_PROVIDER_URL: this.providerUrl,

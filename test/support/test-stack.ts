@@ -82,6 +82,9 @@ export class TestStack {
       DATABASE_URL,
       REDIS_URL,
       PORT: String(port),
+      // Off: every service of every stack runs in this one process, and the defaults are fixed ports.
+      // A test that scrapes gives each service a free port of its own (overrides).
+      METRICS_PORT: '0',
       LOG_LEVEL: 'info',
       OUTBOX_SWEEP_MS: '200',
       MESSAGE_RETRY_BASE_MS: '100',

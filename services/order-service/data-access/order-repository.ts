@@ -164,16 +164,16 @@ export async function listOrders(client: Queryable, query: OrderPageQuery): Prom
 
 /**
  * Claims up to `limit` open orders past their deadline (SKIP LOCKED: two sweepers never take the
- * same order) and cancels them in the caller's transaction. Returns their ids.
+ * same order) and cancels them in the caller's transaction. Returns their ids and when they were placed.
  */
-export async function cancelOverdueOrders(client: Queryable, limit: number): Promise<string[]> {
-  const { rows } = await client.query<{ id: string }>(
+export async function cancelOverdueOrders(client: Queryable, limit: number): Promise<Array<{ id: string; created_at: Date }>> {
+  const { rows } = await client.query<{ id: string; created_at: Date }>(
     `UPDATE orders SET status = 'cancelled', cancellation_reason = 'deadline_exceeded', updated_at = clock_timestamp()
      WHERE id IN (
        SELECT id FROM orders WHERE status NOT IN ('completed', 'cancelled') AND deadline_at < clock_timestamp()
        ORDER BY deadline_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-     RETURNING id`,
+     RETURNING id, created_at`,
     [limit],
   );
-  return rows.map((row) => row.id);
+  return rows;
 }

@@ -3,6 +3,7 @@ import type { Transaction } from '../../../shared/db/unit-of-work.js';
 import type { Logger } from '../../../shared/logging/logger.js';
 import { stockMoves } from '../data-access/catalog-repository.js';
 import { appendHistory, findOrder, setStatus } from '../data-access/order-repository.js';
+import { UNOBSERVED, type OrderObserver } from './order-observer.js';
 import { nextStatus } from './order-status.js';
 
 /** What of an event's data goes into the order's history (no card tokens, no addresses). */
@@ -16,7 +17,7 @@ function historyDetail(event: SagaEvent): Record<string, unknown> {
  * Any saga event about an order: recorded in its history, and applied to its status through the
  * state machine. Inventory events also move the stock read model behind GET /products.
  */
-export async function applySagaEvent(tx: Transaction, event: SagaEvent, logger: Logger): Promise<void> {
+export async function applySagaEvent(tx: Transaction, event: SagaEvent, logger: Logger, observer: OrderObserver = UNOBSERVED): Promise<void> {
   const orderId = event.data.order_id;
   const order = await findOrder(tx.client, orderId, true);
   if (!order) {
@@ -40,4 +41,9 @@ export async function applySagaEvent(tx: Transaction, event: SagaEvent, logger: 
     change ? setStatus(tx.client, orderId, change) : undefined,
   ]);
   if (change) logger.info('order status changed', { from: order.status, to: change.status, reason: change.cancellation_reason });
+  const status = change?.status;
+  if (status === 'completed' || status === 'cancelled') {
+    const ending = { status, cancellation_reason: change?.cancellation_reason ?? order.cancellation_reason, created_at: order.created_at };
+    tx.afterCommit(() => observer.ended(ending));
+  }
 }

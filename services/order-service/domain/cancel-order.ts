@@ -1,6 +1,7 @@
 import type { Transaction, UnitOfWork } from '../../../shared/db/unit-of-work.js';
 import { appendHistory, cancelOverdueOrders, findOrder, setStatus } from '../data-access/order-repository.js';
 import { OrderNotCancellableError, OrderNotFoundError } from './order-errors.js';
+import { UNOBSERVED, type OrderObserver } from './order-observer.js';
 
 /**
  * A customer cancels before shipment: the order is cancelled at once and order.cancel_requested
@@ -8,7 +9,12 @@ import { OrderNotCancellableError, OrderNotFoundError } from './order-errors.js'
  * if the step has not happened yet). A completed order has shipped: 409. Cancelling a cancelled
  * order changes nothing.
  */
-export async function cancelOrder(unitOfWork: UnitOfWork, orderId: string, customerId?: string): Promise<void> {
+export async function cancelOrder(
+  unitOfWork: UnitOfWork,
+  orderId: string,
+  customerId?: string,
+  observer: OrderObserver = UNOBSERVED,
+): Promise<void> {
   await unitOfWork.run(async (tx) => {
     const order = await findOrder(tx.client, orderId, true);
     if (!order || (customerId !== undefined && order.customer_id !== customerId)) {
@@ -22,6 +28,7 @@ export async function cancelOrder(unitOfWork: UnitOfWork, orderId: string, custo
     if (order.status === 'cancelled') return;
     await setStatus(tx.client, orderId, { status: 'cancelled', cancellation_reason: 'customer_request' });
     await requestCompensation(tx, orderId, 'customer_request');
+    tx.afterCommit(() => observer.ended({ status: 'cancelled', cancellation_reason: 'customer_request', created_at: order.created_at }));
   });
 }
 
@@ -29,11 +36,14 @@ export async function cancelOrder(unitOfWork: UnitOfWork, orderId: string, custo
  * The deadline sweeper's pass: cancels open orders past their deadline, with compensations, in
  * batches. Safe with several sweepers at once (rows are claimed with SKIP LOCKED).
  */
-export async function cancelOverdue(unitOfWork: UnitOfWork, batchSize = 100): Promise<number> {
+export async function cancelOverdue(unitOfWork: UnitOfWork, batchSize = 100, observer: OrderObserver = UNOBSERVED): Promise<number> {
   return unitOfWork.run(async (tx) => {
-    const ids = await cancelOverdueOrders(tx.client, batchSize);
-    for (const id of ids) await requestCompensation(tx, id, 'deadline_exceeded');
-    return ids.length;
+    const overdue = await cancelOverdueOrders(tx.client, batchSize);
+    for (const { id, created_at } of overdue) {
+      await requestCompensation(tx, id, 'deadline_exceeded');
+      tx.afterCommit(() => observer.ended({ status: 'cancelled', cancellation_reason: 'deadline_exceeded', created_at }));
+    }
+    return overdue.length;
   });
 }
 

@@ -1,6 +1,7 @@
 import type { UnitOfWork } from '../../../shared/db/unit-of-work.js';
 import type { Logger } from '../../../shared/logging/logger.js';
 import { cancelOverdue } from './cancel-order.js';
+import { UNOBSERVED, type OrderObserver } from './order-observer.js';
 
 /**
  * Every order ends: periodically cancels (with compensations) the open orders whose deadline has
@@ -15,6 +16,7 @@ export class DeadlineSweeper {
     private readonly unitOfWork: UnitOfWork,
     private readonly intervalMs: number,
     private readonly logger: Logger,
+    private readonly observer: OrderObserver = UNOBSERVED,
   ) {}
 
   start(): void {
@@ -33,7 +35,7 @@ export class DeadlineSweeper {
   async sweep(): Promise<void> {
     try {
       for (;;) {
-        const cancelled = await cancelOverdue(this.unitOfWork);
+        const cancelled = await cancelOverdue(this.unitOfWork, 100, this.observer);
         if (cancelled > 0) this.logger.warn('overdue orders cancelled', { count: cancelled });
         if (cancelled < 100) return;
       }

@@ -25,6 +25,8 @@ export interface AppDeps extends OrdersRouterDeps {
   /** Origins allowed by CORS; empty: CORS off (no headers). */
   corsOrigins: string[];
   requestTimeoutMs: number;
+  /** Middleware that watches every request and its answer (metrics), first in the chain. */
+  observers?: RequestHandler[];
 }
 
 /**
@@ -38,6 +40,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.set('trust proxy', deps.trustProxy);
+  for (const observer of deps.observers ?? []) app.use(observer);
   app.use(helmet());
   if (deps.corsOrigins.length > 0) {
     app.use(cors({ origin: deps.corsOrigins, allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'], maxAge: 600 }));

@@ -5,6 +5,7 @@ import type { UnitOfWork } from '../../../../shared/db/unit-of-work.js';
 import { findHistory, findLinesOfOrders, findOrder, findOrderLines, listOrders } from '../../data-access/order-repository.js';
 import { cancelOrder } from '../../domain/cancel-order.js';
 import { OrderNotFoundError } from '../../domain/order-errors.js';
+import type { OrderObserver } from '../../domain/order-observer.js';
 import { placeOrder } from '../../domain/place-order.js';
 import { replayOnlyRefusal } from './admission.js';
 import { orderSummaryView, orderView } from './order-view.js';
@@ -24,6 +25,8 @@ export interface OrdersRouterDeps {
   placements?: UnitOfWork;
   sagaTimeoutMs: number;
   idempotency: IdempotencyStore;
+  /** Told of orders placed and cancelled here (metrics). @defaultValue nobody */
+  observer?: OrderObserver;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -75,6 +78,7 @@ export function ordersRouter(deps: OrdersRouterDeps): express.Router {
         deps.sagaTimeoutMs,
       );
       res.locals.orderId = placed.orderId;
+      if (placed.created) deps.observer?.placed();
       // A new order is answered as written; one placed earlier under this key, as it is now.
       const view = placed.created
         ? orderView(placed.order, placed.lines, placed.history)
@@ -110,7 +114,7 @@ export function ordersRouter(deps: OrdersRouterDeps): express.Router {
     res.locals.orderId = orderId;
     if (!UUID.test(orderId)) throw new OrderNotFoundError(`order ${orderId} not found`);
     const cancel = async () => {
-      await cancelOrder(deps.unitOfWork, orderId, customer);
+      await cancelOrder(deps.unitOfWork, orderId, customer, deps.observer);
       return json(202, await loadView(deps.pool, orderId, customer));
     };
     await deps.idempotency.runIfKeyed(req, res, customer, cancel);

@@ -1,4 +1,4 @@
-import express from 'express';
+import express, { type RequestHandler } from 'express';
 import type { Pool } from '../../../../shared/db/pool.js';
 import { healthRouter } from '../../../../shared/http/health-server.js';
 import type { Logger } from '../../../../shared/logging/logger.js';
@@ -19,6 +19,8 @@ export interface ProviderAppDeps {
   /** Where faulted requests left unanswered are kept, so that stop() can drop them. */
   held: HeldResponses;
   logger: Logger;
+  /** Middleware that watches every request and its answer (metrics), first in the chain. */
+  observers?: RequestHandler[];
 }
 
 /**
@@ -29,6 +31,7 @@ export function createProviderApp(deps: ProviderAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  for (const observer of deps.observers ?? []) app.use(observer);
   app.use(healthRouter({ postgres: async () => (await deps.pool.query('SELECT 1')).rowCount === 1 }));
   app.use(requestLog(deps.logger));
   app.use(requireApiKey(deps.apiKey));

@@ -38,6 +38,15 @@ const checkPayment = compileValidator(ProviderPayment);
 const checkRefund = compileValidator(ProviderRefund);
 const checkList = compileValidator(ProviderList);
 
+/** A provider call, for metrics: `charge` and `refund` write, `lookup` reads. */
+export type ProviderOperation = 'charge' | 'refund' | 'lookup';
+/**
+ * How a provider call ended: `success`; `declined` (the card); `rejected` (the circuit was open, no
+ * request made); `timeout` (no answer in time); `error` (anything else).
+ */
+export type ProviderCallOutcome = 'success' | 'declined' | 'rejected' | 'timeout' | 'error';
+export type ProviderCallObserver = (operation: ProviderOperation, outcome: ProviderCallOutcome, seconds: number) => void;
+
 /** At most one charge exists per order, so one page always holds them all. */
 const ORDER_PAGE_SIZE = 100;
 
@@ -63,9 +72,41 @@ export class ProviderPaymentService implements PaymentService {
   constructor(
     private readonly client: HTTPClient,
     private readonly breaker: CircuitBreaker,
+    /** Told of every call's duration and outcome (metrics). */
+    private readonly observe?: ProviderCallObserver,
   ) {}
 
-  async processPayment(request: PaymentRequest, options: CallOptions): Promise<PaymentResponse> {
+  processPayment(request: PaymentRequest, options: CallOptions): Promise<PaymentResponse> {
+    return this.timed('charge', () => this.charge(request, options));
+  }
+
+  refundPayment(request: RefundRequest, options: CallOptions): Promise<RefundResponse> {
+    return this.timed('refund', () => this.refund(request, options));
+  }
+
+  getPayment(paymentId: string): Promise<PaymentResponse | null> {
+    return this.timed('lookup', () => this.lookUp(paymentId));
+  }
+
+  findPaymentsByOrder(orderId: string): Promise<PaymentResponse[]> {
+    return this.timed('lookup', () => this.findByOrder(orderId));
+  }
+
+  private async timed<T>(operation: ProviderOperation, call: () => Promise<T>): Promise<T> {
+    const observe = this.observe;
+    if (!observe) return call();
+    const started = performance.now();
+    try {
+      const result = await call();
+      observe(operation, 'success', (performance.now() - started) / 1000);
+      return result;
+    } catch (error) {
+      observe(operation, outcomeOf(error), (performance.now() - started) / 1000);
+      throw error;
+    }
+  }
+
+  private async charge(request: PaymentRequest, options: CallOptions): Promise<PaymentResponse> {
     const body = {
       amount: validAmount(request.amount, request.currency),
       currency: request.currency,
@@ -81,7 +122,7 @@ export class ProviderPaymentService implements PaymentService {
     return payment;
   }
 
-  async refundPayment(request: RefundRequest, options: CallOptions): Promise<RefundResponse> {
+  private async refund(request: RefundRequest, options: CallOptions): Promise<RefundResponse> {
     const body = {
       payment: request.paymentId,
       ...(request.amount ? { amount: request.amount } : {}),
@@ -98,7 +139,7 @@ export class ProviderPaymentService implements PaymentService {
     };
   }
 
-  async getPayment(paymentId: string): Promise<PaymentResponse | null> {
+  private async lookUp(paymentId: string): Promise<PaymentResponse | null> {
     try {
       const data = await this.read(`payments/${encodeURIComponent(paymentId)}`);
       return toPayment(readBody(data, checkPayment, 'payment', false));
@@ -108,7 +149,7 @@ export class ProviderPaymentService implements PaymentService {
     }
   }
 
-  async findPaymentsByOrder(orderId: string): Promise<PaymentResponse[]> {
+  private async findByOrder(orderId: string): Promise<PaymentResponse[]> {
     const data = await this.read('payments', { order_id: orderId, limit: ORDER_PAGE_SIZE });
     return readBody(data, checkList, 'payment list', false).data.map(toPayment);
   }
@@ -138,6 +179,16 @@ export class ProviderPaymentService implements PaymentService {
       throw mapError(error, 'read');
     }
   }
+}
+
+/** A failed call's outcome label, from the typed error and what caused it. */
+function outcomeOf(error: unknown): ProviderCallOutcome {
+  if (error instanceof PaymentDeclinedError) return 'declined';
+  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) {
+    if (isBrokenCircuitError(cause)) return 'rejected';
+    if (isHttpTimeoutError(cause)) return 'timeout';
+  }
+  return 'error';
 }
 
 /** Failures after which the provider cannot have acted: the only ones a charge or refund retries. */
