@@ -46,6 +46,7 @@ async function start(options: { key?: string; namespace?: string; faults?: boole
     loadPaymentProviderConfig({
       NAMESPACE: namespace,
       PORT: '0',
+      METRICS_PORT: '0',
       DATABASE_URL,
       PAYMENT_PROVIDER_API_KEY: key,
       FAULT_INJECTION_ENABLED: options.faults === false ? 'false' : 'true',

@@ -24,6 +24,7 @@ async function start(faults: boolean): Promise<Started> {
     loadPaymentProviderConfig({
       NAMESPACE: namespace,
       PORT: '0',
+      METRICS_PORT: '0',
       DATABASE_URL,
       FAULT_INJECTION_ENABLED: faults ? 'true' : 'false',
       LOG_LEVEL: 'warn',

@@ -75,7 +75,7 @@ beforeAll(async () => {
   const namespace = `t${randomBytes(4).toString('hex')}_`;
   schema = `${namespace}payment_provider`;
   service = await startPaymentProvider(
-    loadPaymentProviderConfig({ NAMESPACE: namespace, PORT: '0', DATABASE_URL, FAULT_INJECTION_ENABLED: 'true', LOG_LEVEL: 'warn' }),
+    loadPaymentProviderConfig({ NAMESPACE: namespace, PORT: '0', METRICS_PORT: '0', DATABASE_URL, FAULT_INJECTION_ENABLED: 'true', LOG_LEVEL: 'warn' }),
   );
   dir = mkdtempSync(path.join(tmpdir(), 'py-interop-'));
   writeFileSync(path.join(dir, 'payment_adapter.py'), readFileSync(ADAPTER, 'utf8'));
