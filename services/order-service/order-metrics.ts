@@ -61,7 +61,7 @@ export class OrderMetrics implements OrderObserver {
            FROM orders WHERE status NOT IN ('completed', 'cancelled')`,
         )
         .then((result) => result.rows[0] ?? { in_progress: 0, past_deadline: 0 })
-        .finally(() => setTimeout(() => (open = undefined), 250).unref()));
+        .finally(() => setTimeout(() => (open = undefined), 100).unref()));
     sampledGauge({
       registry,
       name: 'orders_in_progress',

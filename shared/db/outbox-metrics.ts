@@ -5,7 +5,7 @@ import type { Pool } from './pool.js';
 /**
  * `outbox_unpublished_events` and `outbox_oldest_unpublished_age_seconds` (0 when every event is
  * out): how far the relay is behind. Both come from one query on the partial index of unpublished
- * rows, run when Prometheus scrapes (at most twice a second).
+ * rows, run when Prometheus scrapes (scrapes that come together share it).
  */
 export function outboxMetrics(options: { registry: MetricsRegistry; pool: Pool; logger: Pick<Logger, 'debug'> }): void {
   interface Lag {
@@ -16,7 +16,7 @@ export function outboxMetrics(options: { registry: MetricsRegistry; pool: Pool; 
   let latestAt = 0;
   // Both gauges are sampled from the same row: whichever Prometheus collects first runs the query.
   const read = (): Promise<Lag> => {
-    if (!latest || Date.now() - latestAt > 250) {
+    if (!latest || Date.now() - latestAt > 100) {
       latestAt = Date.now();
       const query = options.pool
         .query<Lag>(

@@ -1,15 +1,18 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { Histogram } from 'prom-client';
 import { HTTP_DURATION_BUCKETS, type MetricsRegistry } from './metrics.js';
 
 /**
- * The route template a request matched (`/orders/:id`, never the id itself), or '' when no route
- * matched (404s, and requests answered before routing: refusals of admission control, rate limits).
- * An empty label is how Prometheus spells "absent", as semantic conventions want for an unknown route.
+ * The route template a request matched (`/orders/:id`, never the id itself); for a request answered
+ * before routing, the route a middleware named in `res.locals.route` (admission control, which only
+ * guards POST /orders); else '' (404s, rate-limit refusals). An empty label is how Prometheus
+ * spells "absent", as semantic conventions want for an unknown route.
  */
-export function routeOf(req: Request): string {
+export function routeOf(req: Request, res: Response): string {
   const path: unknown = (req.route as { path?: unknown } | undefined)?.path;
-  return typeof path === 'string' ? `${req.baseUrl}${path}` : '';
+  if (typeof path === 'string') return `${req.baseUrl}${path}`;
+  const named: unknown = res.locals.route;
+  return typeof named === 'string' ? named : '';
 }
 
 /** Methods other than these are counted as `_OTHER` (semantic conventions; bounds the label). */
@@ -36,7 +39,7 @@ export function httpServerMetrics(registry: MetricsRegistry): RequestHandler {
       done = true;
       end({
         http_request_method: KNOWN_METHODS.has(req.method) ? req.method : '_OTHER',
-        http_route: routeOf(req),
+        http_route: routeOf(req, res),
         http_response_status_code: String(res.statusCode),
       });
     };

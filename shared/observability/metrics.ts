@@ -74,7 +74,7 @@ export class MessagingMetrics {
 
 /**
  * A gauge whose values are read when Prometheus scrapes (a query, a broker call), at most once per
- * `minIntervalMs`: a second scraper, or a scrape right after another, gets the values just read.
+ * `minIntervalMs`: scrapers that come together (two Prometheus servers) share one read.
  * A failed read leaves the last values in place (the failure is logged at debug level); the
  * dependency's own alerts tell that it is down.
  */
@@ -87,7 +87,7 @@ export function sampledGauge<L extends string>(options: {
   logger: Pick<Logger, 'debug'>;
   minIntervalMs?: number;
 }): Gauge<L> {
-  const minIntervalMs = options.minIntervalMs ?? 500;
+  const minIntervalMs = options.minIntervalMs ?? 100;
   let last = 0;
   let reading: Promise<void> | undefined;
   return new Gauge<L>({

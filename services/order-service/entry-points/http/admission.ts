@@ -64,6 +64,7 @@ export function admission(options: AdmissionOptions): RequestHandler {
     }
     noteRefusal(decision);
     res.locals.overloaded = true;
+    res.locals.route = '/orders';
     const seconds = String(decision.retryAfterSeconds);
     const refusal = new ProblemError('overloaded', `too many orders are in progress; retry in ${seconds} s`, {}, { 'Retry-After': seconds });
     if (key === undefined) {
