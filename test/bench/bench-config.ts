@@ -14,6 +14,8 @@ export interface BenchConfig {
   soakMs: number;
   /** Open-loop rate of the soak, orders/s (BENCH_SOAK_RATE). */
   soakRate: number;
+  /** Measure tracing off against on, four stacks in turn (BENCH_TRACING=0 skips it). */
+  tracing: boolean;
   amqpUrl: string;
   databaseUrl: string;
   /** Redis for the rate-limiter peers (REDIS_URL). */
@@ -29,6 +31,7 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
     settleMs: Number(env.BENCH_SETTLE_MS ?? 120_000),
     soakMs: Number(env.BENCH_SOAK_MS ?? 0),
     soakRate: Number(env.BENCH_SOAK_RATE ?? 40),
+    tracing: (env.BENCH_TRACING ?? '1') !== '0',
     amqpUrl: env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
     databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',

@@ -7,6 +7,7 @@ import type { MessagingPeers } from './peers/messaging.js';
 import type { RateLimiterPeers } from './peers/rate-limiter.js';
 import type { SoakResult } from './soak.js';
 import { benchSummary, cpuMsPerSaga, providerCpuMsPerSaga } from './summary.js';
+import { tracingMarkdown, type TracingCost } from './tracing-cost.js';
 
 /** Where every results file goes. */
 export const resultsDir = path.join(import.meta.dirname, 'results');
@@ -49,6 +50,8 @@ export interface BenchResult {
   soak?: SoakResult;
   /** Cancellations made while a backlog of new orders waited: how long their compensations took. */
   compensationUnderBacklog?: CompensationLag;
+  /** Tracing off against on (BENCH_TRACING). */
+  tracing?: TracingCost;
 }
 
 const TARGETS = { sagasVsRelayChain: 0.12, postVsExpress: 0.25, pgCommitsPerSaga: 4, rssMb: 200, messagingVsRaw: 0.8 };
@@ -120,6 +123,7 @@ export function toMarkdown(result: BenchResult): string {
     );
   }
   lines.push(...peersMarkdown(result.peers));
+  if (result.tracing) lines.push(...tracingMarkdown(result.tracing));
   if (result.soak) lines.push(...soakMarkdown(result.soak));
   return `${lines.join('\n')}\n`;
 }

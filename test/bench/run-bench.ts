@@ -28,6 +28,7 @@ import { writeLatencyPlot } from './plot.js';
 import { CpuSampler, peakRssMb, pidsNamed } from './process-usage.js';
 import { writeResults, type BenchResult, type PhaseResult } from './report.js';
 import { soak, type SoakResult } from './soak.js';
+import { measureTracingCost, type TracingCost } from './tracing-cost.js';
 
 const config = loadBenchConfig(process.env);
 const startedAt = new Date().toISOString();
@@ -39,21 +40,20 @@ execFileSync('npm', ['run', '--silent', 'build'], { cwd: path.resolve(import.met
 // The mock provider on a database of its own: in production it is somebody else's, so its
 // transactions are counted apart from ours (pg_stat_database is per database).
 const providerDatabaseUrl = await freshDatabase(config.databaseUrl, 'bench_payment_provider');
-const stack = await ProcessStack.start(
-  {
-    RATE_LIMIT_CUSTOMER: '100000000',
-    LOG_LEVEL: 'warn',
-    // A closed-loop phase can queue more orders than the saga drains in 30 s; a deadline cancel
-    // there would measure the backlog, not the saga.
-    SAGA_TIMEOUT_MS: '300000',
-  },
-  { compiled: true, providerDatabaseUrl },
-);
+const stackEnv = {
+  RATE_LIMIT_CUSTOMER: '100000000',
+  LOG_LEVEL: 'warn',
+  // A closed-loop phase can queue more orders than the saga drains in 30 s; a deadline cancel
+  // there would measure the backlog, not the saga.
+  SAGA_TIMEOUT_MS: '300000',
+};
+const stack = await ProcessStack.start(stackEnv, { compiled: true, providerDatabaseUrl });
 const phases: PhaseResult[] = [];
 let peakRss: Record<string, number> = {};
 let idleCpu: Record<string, number> = {};
 let soaked: SoakResult | undefined;
 let compensation: CompensationLag | undefined;
+let tracing: TracingCost | undefined;
 /** Cancellations made during the backlog phase. */
 const CANCELS = 20;
 try {
@@ -154,6 +154,12 @@ try {
   await stack.stop();
   await dropDatabase(config.databaseUrl, providerDatabaseUrl);
 }
+if (config.tracing) {
+  log('tracing: off, on, off, on');
+  const client = new HttpClient(Math.max(64, config.concurrency));
+  tracing = await measureTracingCost({ config, client, log, env: stackEnv });
+  client.close();
+}
 
 log('ceiling (a): raw publish → consume');
 const amqp = await amqpPublishConsume(config.amqpUrl, config.amqpMessages);
@@ -195,6 +201,7 @@ const result: BenchResult = {
   peers: { messaging, rateLimiter },
   ...(soaked ? { soak: soaked } : {}),
   ...(compensation ? { compensationUnderBacklog: compensation } : {}),
+  ...(tracing ? { tracing } : {}),
 };
 process.stdout.write(writeResults(result));
 log(`plot: ${writeLatencyPlot(result)}`);
