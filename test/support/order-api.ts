@@ -42,7 +42,7 @@ export class OrderApi {
   readonly idempotencyKeys: string[] = [];
 
   constructor(
-    private readonly stack: TestStack,
+    private readonly stack: Pick<TestStack, 'orderApi'>,
     readonly customerId: string | 'admin' = 'cus_test',
   ) {}
 
