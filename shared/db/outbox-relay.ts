@@ -2,6 +2,7 @@ import type { EventEnvelope } from '../contracts/envelope.js';
 import type { Logger } from '../logging/logger.js';
 import type { EventPublisher } from '../messaging/event-publisher.js';
 import { isUnroutableEventError } from '../messaging/unroutable-event-error.js';
+import type { TraceCarrier } from '../observability/trace-context.js';
 import { withTransaction, type Pool } from './pool.js';
 
 export interface OutboxRelayOptions {
@@ -73,11 +74,14 @@ export class OutboxRelay {
     this.kick();
   }
 
-  /** Publishes events whose rows just committed; a failure leaves them to the sweep. */
-  publishCommitted(events: readonly EventEnvelope[]): void {
+  /**
+   * Publishes events whose rows just committed; a failure leaves them to the sweep. `traces[i]` is
+   * the trace context `events[i]` was emitted in (as written in its row), the parent of its publish.
+   */
+  publishCommitted(events: readonly EventEnvelope[], traces: ReadonlyArray<TraceCarrier | undefined> = []): void {
     if (this.stopped) return;
-    for (const event of events) {
-      const sent = this.options.publisher.publish(event).then(
+    for (const [i, event] of events.entries()) {
+      const sent = this.options.publisher.publish(event, { traceContext: traces[i], outbox: 'after_commit' }).then(
         () => this.markPublished(event.id),
         (error: unknown) => this.publishFailed(event, error),
       );
@@ -192,14 +196,16 @@ export class OutboxRelay {
 
   private async publishBatch(batchSize: number): Promise<{ claimed: number; failed: number }> {
     return withTransaction(this.options.pool, async (client) => {
-      const { rows } = await client.query<{ id: string; envelope: EventEnvelope }>(
-        `SELECT id, envelope FROM outbox
+      const { rows } = await client.query<{ id: string; envelope: EventEnvelope; trace_context: TraceCarrier | null }>(
+        `SELECT id, envelope, trace_context FROM outbox
          WHERE published_at IS NULL AND created_at < clock_timestamp() - make_interval(secs => $2)
          ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [batchSize, (this.options.sweepGraceMs ?? 1_000) / 1000],
       );
       if (rows.length === 0) return { claimed: 0, failed: 0 };
-      const results = await Promise.allSettled(rows.map((row) => this.options.publisher.publish(row.envelope)));
+      const results = await Promise.allSettled(
+        rows.map((row) => this.options.publisher.publish(row.envelope, { traceContext: row.trace_context ?? undefined, outbox: 'sweep' })),
+      );
       const published = rows.filter((_, i) => results[i]!.status === 'fulfilled').map((row) => row.id);
       results.forEach((result, i) => {
         if (result.status === 'rejected') this.publishFailed(rows[i]!.envelope, result.reason);

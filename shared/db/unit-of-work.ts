@@ -1,6 +1,8 @@
+import { context } from '@opentelemetry/api';
 import type { EventEnvelope, NewEventOptions } from '../contracts/envelope.js';
 import { newEvent, type EventData, type EventType, type SagaEvent } from '../contracts/events.js';
 import type { Logger } from '../logging/logger.js';
+import { captureTraceContext, type TraceCarrier } from '../observability/trace-context.js';
 import { markPublishedIn, type OutboxRelay } from './outbox-relay.js';
 import { withTransaction, type Pool, type PoolClient } from './pool.js';
 
@@ -43,10 +45,18 @@ export async function recordHandled(client: PoolClient, event: Pick<EventEnvelop
   ]);
 }
 
-function insertOutbox(client: PoolClient, events: EventEnvelope[]) {
+/**
+ * `traces[i]` is the trace context `events[i]` was emitted in. With tracing off none has one, and
+ * the statement is the one it always was: the column stays NULL at no cost.
+ */
+function insertOutbox(client: PoolClient, events: EventEnvelope[], traces: ReadonlyArray<TraceCarrier | undefined>) {
+  const columns = [events.map((e) => e.id), events.map((e) => e.type), events.map((e) => JSON.stringify(e))];
+  if (traces.every((carrier) => carrier === undefined)) {
+    return client.query('INSERT INTO outbox (id, routing_key, envelope) SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[])', columns);
+  }
   return client.query(
-    'INSERT INTO outbox (id, routing_key, envelope) SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[])',
-    [events.map((e) => e.id), events.map((e) => e.type), events.map((e) => JSON.stringify(e))],
+    'INSERT INTO outbox (id, routing_key, envelope, trace_context) SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::jsonb[])',
+    [...columns, traces.map((carrier) => (carrier ? JSON.stringify(carrier) : null))],
   );
 }
 
@@ -99,6 +109,8 @@ interface Lane {
 /** What one transaction gathered from its units: events for the outbox, items for collectors. */
 class Gathered {
   readonly events: EventEnvelope[] = [];
+  /** The trace context each event was emitted in (same index), kept in its outbox row for the publish. */
+  readonly traces: Array<TraceCarrier | undefined> = [];
   private readonly committed: Array<() => void> = [];
   /** Outbox rows of earlier transactions whose events were confirmed since: marked in this one. */
   private marks: string[] = [];
@@ -110,6 +122,8 @@ class Gathered {
       emit: (type, data, meta) => {
         const event = newEvent(type, data, meta);
         this.events.push(event);
+        // The emitting unit's context (its request's or message's span): see `run` for batches.
+        this.traces.push(captureTraceContext());
         return event;
       },
       collect: (collector, item) => {
@@ -125,7 +139,7 @@ class Gathered {
 
   /** After the commit: publishes the events and runs the afterCommit callbacks. */
   commit(relay: Relay, logger: Pick<Logger, 'debug'> | undefined): void {
-    if (this.events.length > 0) relay.publishCommitted(this.events);
+    if (this.events.length > 0) relay.publishCommitted(this.events, this.traces);
     for (const callback of this.committed) {
       try {
         callback();
@@ -138,7 +152,7 @@ class Gathered {
   /** The transaction's last statements, sent together with COMMIT (one round trip). */
   beforeCommit(client: PoolClient, relay: Relay): Promise<unknown> | undefined {
     const statements: Promise<unknown>[] = [...this.collected].map(([collector, items]) => collector.flush(client, items));
-    if (this.events.length > 0) statements.push(insertOutbox(client, this.events));
+    if (this.events.length > 0) statements.push(insertOutbox(client, this.events, this.traces));
     this.marks = relay.takeConfirmed?.() ?? [];
     if (this.marks.length > 0) statements.push(markPublishedIn(client, this.marks));
     return statements.length > 0 ? Promise.all(statements) : undefined;
@@ -193,8 +207,13 @@ export class UnitOfWork {
   run<T>(work: Work<T>, key?: string): Promise<T> {
     if (this.batchMax === 1) return this.runAlone(work);
     const lane = this.lanes[key === undefined ? 0 : laneOf(key, this.lanes.length)]!;
+    // A batch runs in the async context of whichever unit started its lane's drain, so each unit's
+    // work is put back into its own caller's context (its message's or request's span): the events
+    // it emits, and its log lines, belong to that trace. With tracing off this is a plain call.
+    const caller = context.active();
+    const own: Work<T> = (tx) => context.with(caller, work, undefined, tx);
     return new Promise<T>((resolve, reject) => {
-      lane.queue.push({ work, key, resolve: resolve as (value: unknown) => void, reject });
+      lane.queue.push({ work: own, key, resolve: resolve as (value: unknown) => void, reject });
       if (!lane.running) {
         lane.running = true;
         // Units queued in this same turn (the messages of one socket read) join the first batch.

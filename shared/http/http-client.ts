@@ -1,7 +1,18 @@
 import http from 'node:http';
 import https from 'node:https';
+import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_REQUEST_RESEND_COUNT,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_URL_FULL,
+} from '@opentelemetry/semantic-conventions';
 import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import type { Logger } from '../logging/logger.js';
+import { captureTraceContext, failSpan, tracer } from '../observability/trace-context.js';
 import { retry, type RetryOptions } from '../resilience/retry-policy.js';
 import { HttpNetworkError, HttpStatusError, HttpTimeoutError, isHttpStatusError, isTransientHttpError, parseRetryAfter } from './http-errors.js';
 
@@ -64,15 +75,22 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOST
  * - Secrets: the bearer token lives only in the axios instance's default headers. Errors keep a
  *   stripped-down cause (name, message, code) rather than axios' error, whose `config` holds the
  *   headers, so logging an error (or its cause chain) cannot leak the key.
+ * - Traces: each attempt is a CLIENT span (`POST /payments/create`; a retry's carries
+ *   `http.request.resend_count`), and sends its W3C `traceparent` so that the server's span is its
+ *   child. Per attempt rather than per call: each attempt is a request the server sees.
  */
 export class HTTPClient {
   private readonly axios: AxiosInstance;
   private readonly baseUrl: string;
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64 });
+  /** `server.address` and `server.port` of every span. */
+  private readonly server: { address: string; port: number };
 
   constructor(private readonly options: HTTPClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    const base = new URL(this.baseUrl);
+    this.server = { address: base.hostname, port: Number(base.port) || (base.protocol === 'https:' ? 443 : 80) };
     this.axios = axios.create({
       httpAgent: this.httpAgent,
       httpsAgent: this.httpsAgent,
@@ -115,7 +133,8 @@ export class HTTPClient {
 
   private async send(method: 'GET' | 'POST', path: string, body: unknown, options: GetOptions, retryable: boolean): Promise<unknown> {
     const policy = retryable ? (this.options.retry ?? {}) : { ...this.options.retry, maxAttempts: 1 };
-    return retry(() => this.once(method, path, body, options), {
+    let attempt = 0;
+    return retry(() => this.once(method, path, body, options, attempt++), {
       ...policy,
       shouldRetry: (error) => isTransientHttpError(error) && (options.retryWhen?.(error) ?? true),
       ...(options.signal ? { signal: options.signal } : {}),
@@ -131,7 +150,36 @@ export class HTTPClient {
     });
   }
 
-  private async once(method: 'GET' | 'POST', path: string, body: unknown, options: GetOptions): Promise<unknown> {
+  private async once(method: 'GET' | 'POST', path: string, body: unknown, options: GetOptions, attempt: number): Promise<unknown> {
+    const span = this.startSpan(method, path, options, attempt);
+    const traceHeaders = captureTraceContext(trace.setSpan(context.active(), span));
+    try {
+      const data = await this.attempt(method, path, body, traceHeaders ? { ...options, headers: { ...options.headers, ...traceHeaders } } : options, span);
+      span.end();
+      return data;
+    } catch (error) {
+      failSpan(span, error);
+      span.end();
+      throw error;
+    }
+  }
+
+  private startSpan(method: 'GET' | 'POST', path: string, options: GetOptions, attempt: number): Span {
+    const span = tracer.startSpan(`${method} ${routeTemplate(path)}`, { kind: SpanKind.CLIENT });
+    if (span.isRecording()) {
+      const query = options.params ? `?${new URLSearchParams(Object.entries(options.params).map(([k, v]): [string, string] => [k, String(v)]))}` : '';
+      span.setAttributes({
+        [ATTR_HTTP_REQUEST_METHOD]: method,
+        [ATTR_URL_FULL]: `${this.url(path)}${query}`,
+        [ATTR_SERVER_ADDRESS]: this.server.address,
+        [ATTR_SERVER_PORT]: this.server.port,
+        ...(attempt > 0 ? { [ATTR_HTTP_REQUEST_RESEND_COUNT]: attempt } : {}),
+      });
+    }
+    return span;
+  }
+
+  private async attempt(method: 'GET' | 'POST', path: string, body: unknown, options: GetOptions, span: Span): Promise<unknown> {
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -151,6 +199,8 @@ export class HTTPClient {
         headers: options.headers,
         signal: controller.signal,
       });
+      span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, response.status);
+      if (response.status >= 400) span.setAttribute(ATTR_ERROR_TYPE, String(response.status));
       if (response.status >= 200 && response.status < 300) return response.data;
       const retryAfter = response.headers['retry-after'];
       throw new HttpStatusError(response.status, response.data, {
@@ -175,6 +225,14 @@ export class HTTPClient {
       options.signal?.removeEventListener('abort', onCallerAbort);
     }
   }
+}
+
+/**
+ * A span name's path: the request's, with every segment that holds a digit (an id such as
+ * `pay_3xYz9`) as `{id}`, so that names stay few (`GET /payments/{id}`), as semantic conventions ask.
+ */
+function routeTemplate(path: string): string {
+  return `/${path.replace(/^\/+/, '').split('/').map((segment) => (/\d/.test(segment) ? '{id}' : segment)).join('/')}`;
 }
 
 /** Keeps what explains a failure and drops axios' `config`/`request`, which hold the bearer token. */

@@ -1,4 +1,5 @@
 import winston from 'winston';
+import { activeTraceIds } from '../observability/trace-context.js';
 import { redact, redactText } from './redact.js';
 
 /** Structured fields a log line may carry; snake_case, as on the wire. */
@@ -55,7 +56,19 @@ function wrap(target: winston.Logger): Logger {
   // winston builds and streams a line before its level filter drops it; checking first makes a
   // disabled level (debug and info under LOG_LEVEL=warn) cost nothing on the hot paths.
   const at = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, fields?: LogFields) => {
-    if (target.isLevelEnabled(level)) target.log(level, message, fields ?? {});
+    if (target.isLevelEnabled(level)) target.log(level, message, withTraceIds(fields ?? {}));
   };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (fields) => wrap(target.child(fields)) };
+}
+
+/**
+ * A line written inside a span carries the span's `trace_id` and `span_id`. Read here, where the
+ * line is logged, not in a winston format: formats run inside winston's streams, which can hold lines
+ * back while the output is busy and then format them later, in some other line's async context.
+ * With tracing off the active span is always undefined (the API's no-op context), so a line costs
+ * one lookup more and no allocation.
+ */
+function withTraceIds(fields: LogFields): LogFields {
+  const ids = activeTraceIds();
+  return ids ? { ...fields, ...ids } : fields;
 }

@@ -1,9 +1,12 @@
+import { context, trace } from '@opentelemetry/api';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { EventType, SagaEvent } from '../contracts/events.js';
 import { isNonRetryableError } from '../errors/non-retryable-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { MessagingMetrics } from '../observability/metrics.js';
+import { endConsumeSpan, startConsumeSpan } from '../observability/messaging-spans.js';
+import { recordError } from '../observability/trace-context.js';
 import { redactText } from '../logging/redact.js';
 import { DEAD_LETTER_HEADERS, type DeadLetterReason } from './dead-letter-headers.js';
 import type { EventPublisher } from './event-publisher.js';
@@ -171,7 +174,15 @@ export class EventConsumer {
     // new channel (acking it there would close that channel), so acks go to the channel of origin.
     const origin = this.current;
     const started = performance.now();
-    const work = this.process(message, origin).then(
+    // The delivery's CONSUMER span, child of its publish's, from delivery to ack or forward; the
+    // handler runs inside it, so the events it emits (their outbox rows) and its log lines belong to it.
+    const { span, context: traced } = startConsumeSpan(message, this.options.names.queue(this.options.service, this.lane), originalRoutingKey(message));
+    const processed = context.with(traced, () => this.process(message, origin));
+    void processed.then(
+      (settled) => endConsumeSpan(span, settled),
+      () => endConsumeSpan(span, undefined),
+    );
+    const work = processed.then(
       (settled) => this.count(settled, started),
       (error: unknown) => {
         // process() handles its own failures; this is a last guard against an unhandled rejection.
@@ -202,6 +213,9 @@ export class EventConsumer {
       this.ack(message, origin);
       return { outcome: 'ack', eventType: event.type };
     } catch (error) {
+      // The active span is this delivery's (track runs process inside it).
+      const span = trace.getActiveSpan();
+      if (span) recordError(span, error);
       const detail = error instanceof Error ? error.message : String(error);
       if (isNonRetryableError(error)) {
         eventLogger.warn('handler rejected the event', { error });

@@ -4,6 +4,8 @@ import type { EventEnvelope } from '../contracts/envelope.js';
 import type { SagaService } from '../contracts/saga.js';
 import type { Logger } from '../logging/logger.js';
 import type { MessagingMetrics } from '../observability/metrics.js';
+import { startPublishSpan, type OutboxPath } from '../observability/messaging-spans.js';
+import { failSpan, type TraceCarrier } from '../observability/trace-context.js';
 import { ChannelRecovery } from './channel-recovery.js';
 import { assertPublishTopology } from './service-topology.js';
 import type { TopologyNames } from './topology-names.js';
@@ -23,6 +25,18 @@ export interface EventPublisherOptions {
   publishTimeoutMs?: number;
   /** Counts the events published (confirmed and routed). */
   metrics?: MessagingMetrics;
+}
+
+/** Options of {@link EventPublisher.publish}. */
+export interface PublishOptions {
+  /**
+   * The trace context the event was emitted in (kept in its outbox row): the parent of the
+   * publish's span. Without it the publish starts a trace of its own, whatever context is active
+   * where `publish` is called (the relay publishes in some other unit of work's).
+   */
+  traceContext?: TraceCarrier;
+  /** The outbox relay's path that publishes the event, recorded on the span. */
+  outbox?: OutboxPath;
 }
 
 /** AMQP properties mirroring the envelope (message_id, type, content_type, timestamp). */
@@ -88,14 +102,24 @@ export class EventPublisher {
 
   /**
    * Resolves when the broker has confirmed the event and routed it to at least one queue; rejects
-   * with an UnroutableEventError when it was returned.
+   * with an UnroutableEventError when it was returned. Traced as a PRODUCER span from the call to
+   * the confirm, whose context the message carries in its `traceparent`/`tracestate` headers.
    */
-  async publish(envelope: EventEnvelope): Promise<void> {
+  async publish(envelope: EventEnvelope, options: PublishOptions = {}): Promise<void> {
     const body = Buffer.from(JSON.stringify(envelope));
     const properties = envelopeProperties(envelope);
-    await this.routed(envelope.type, properties, (tagged) => this.channel.publish(this.options.names.exchange, envelope.type, body, tagged), {
-      redeclare: true,
-    });
+    const { span, headers } = startPublishSpan(envelope, this.options.names.exchange, options.traceContext, options.outbox);
+    if (headers) properties.headers = { ...properties.headers, ...headers };
+    try {
+      await this.routed(envelope.type, properties, (tagged) => this.channel.publish(this.options.names.exchange, envelope.type, body, tagged), {
+        redeclare: true,
+      });
+    } catch (error) {
+      failSpan(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
     this.options.metrics?.sent.inc({ messaging_destination_name: this.options.names.exchange, event_type: envelope.type });
   }
 

@@ -1,15 +1,23 @@
 import { isDependencyUnavailableError } from '../errors/dependency-unavailable-error.js';
 import { isConfigError } from '../config/load-env.js';
+import { createLogger } from '../logging/logger.js';
+import { startTracing, type StopTracing } from '../observability/tracing.js';
 import type { RunningService } from './running-service.js';
+
+/** How long an exit waits for the last spans to be exported (a collector that is down must not hold a stop). */
+const TRACE_FLUSH_MS = 5_000;
 
 /**
  * The body of every service's main.ts: starts the service, stops it gracefully on SIGTERM/SIGINT,
  * and turns a missing backing server or a bad configuration into one clear line on stderr
- * (no stack trace) and exit code 1.
+ * (no stack trace) and exit code 1. Tracing (off unless OTEL_TRACES_EXPORTER asks for it) starts
+ * before the service and is flushed after it stopped, just before the process exits.
  */
 export async function runMain(name: string, start: () => Promise<RunningService>): Promise<void> {
   let service: RunningService;
+  let stopTracing: StopTracing = async () => undefined;
   try {
+    stopTracing = await startTracing(name, { logger: () => createLogger({ service: name, level: 'warn' }) });
     service = await start();
   } catch (error) {
     if (isDependencyUnavailableError(error)) {
@@ -19,6 +27,7 @@ export async function runMain(name: string, start: () => Promise<RunningService>
     } else {
       process.stderr.write(`${name}: failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
     }
+    await flush(stopTracing);
     process.exit(1);
   }
   let stopping = false;
@@ -29,12 +38,26 @@ export async function runMain(name: string, start: () => Promise<RunningService>
     process.once(signal, () => process.exit(1));
     service
       .stop()
-      .then(() => process.exit(0))
-      .catch((error: unknown) => {
-        process.stderr.write(`${name}: error while stopping: ${String(error)}\n`);
-        process.exit(1);
+      .then(
+        () => 0,
+        (error: unknown) => {
+          process.stderr.write(`${name}: error while stopping: ${String(error)}\n`);
+          return 1;
+        },
+      )
+      // The spans of the drain itself (the last messages and requests) end before this flush.
+      .then(async (code) => {
+        await flush(stopTracing);
+        process.exit(code);
       });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** Exports what spans are left, for at most TRACE_FLUSH_MS. */
+async function flush(stopTracing: StopTracing): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([stopTracing(), new Promise<void>((resolve) => (timer = setTimeout(resolve, TRACE_FLUSH_MS)))]);
+  clearTimeout(timer);
 }

@@ -5,6 +5,7 @@ import type { EventEnvelope } from '../../shared/contracts/envelope.js';
 import { newEvent, type SagaEvent } from '../../shared/contracts/events.js';
 import { migrate } from '../../shared/db/migrate.js';
 import { OutboxRelay } from '../../shared/db/outbox-relay.js';
+import type { PublishOptions } from '../../shared/messaging/event-publisher.js';
 import { UnroutableEventError } from '../../shared/messaging/unroutable-event-error.js';
 import { createPool, type Pool } from '../../shared/db/pool.js';
 import { UnitOfWork, type Transaction } from '../../shared/db/unit-of-work.js';
@@ -27,6 +28,8 @@ const WAIT = { timeoutMs: 5_000 };
 class FakePublisher {
   readonly attempts: EventEnvelope[] = [];
   readonly confirmed: EventEnvelope[] = [];
+  /** What each event was last published with (its trace context, the relay's path), by id. */
+  readonly options = new Map<string, PublishOptions | undefined>();
   /** While set, publishes are rejected. */
   failing = false;
   /** Ids the broker returns as unroutable (no queue bound), until removed. */
@@ -34,8 +37,9 @@ class FakePublisher {
   private held: Promise<void> | undefined;
   private releaseHeld: (() => void) | undefined;
 
-  async publish(envelope: EventEnvelope): Promise<void> {
+  async publish(envelope: EventEnvelope, options?: PublishOptions): Promise<void> {
     this.attempts.push(envelope);
+    this.options.set(envelope.id, options);
     if (this.failing) throw new Error('broker unavailable');
     if (this.unroutable.has(envelope.id)) {
       throw new UnroutableEventError('returned', { context: { routing_key: envelope.type, event_id: envelope.id } });
@@ -139,10 +143,10 @@ async function unpublishedCount(ids: string[]): Promise<number> {
 }
 
 /** An unpublished row written an hour ago, as a crash or another instance would leave it. */
-async function insertStaleRow(envelope: EventEnvelope): Promise<void> {
+async function insertStaleRow(envelope: EventEnvelope, traceContext?: Record<string, string>): Promise<void> {
   await admin.query(
-    `INSERT INTO outbox (id, routing_key, envelope, created_at) VALUES ($1, $2, $3, clock_timestamp() - interval '1 hour')`,
-    [envelope.id, envelope.type, envelope],
+    `INSERT INTO outbox (id, routing_key, envelope, trace_context, created_at) VALUES ($1, $2, $3, $4, clock_timestamp() - interval '1 hour')`,
+    [envelope.id, envelope.type, envelope, traceContext ?? null],
   );
 }
 
@@ -279,6 +283,18 @@ describe('the sweep', () => {
     publisher.unroutable.delete(returned.id);
     await waitFor(async () => (await unpublishedCount([returned.id])) === 0, { ...WAIT, what: 'the returned event marked once it routes' });
     expect(publisher.confirmedIds().sort()).toEqual([routed.id, returned.id].sort());
+  });
+
+  it('when a row left unpublished carries a trace context, then the sweep publishes its event as its child; a row without one, as a root', async () => {
+    startRelay({ sweepIntervalMs: 50, sweepGraceMs: 100 });
+    const [traced, untraced] = [event('traced'), event('untraced')];
+    const carrier = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'vendor=1' };
+    await insertStaleRow(traced, carrier);
+    await insertStaleRow(untraced);
+
+    await waitFor(async () => (await unpublishedCount([traced.id, untraced.id])) === 0, { ...WAIT, what: 'the sweep to publish both' });
+    expect(publisher.options.get(traced.id)).toEqual({ traceContext: carrier, outbox: 'sweep' });
+    expect(publisher.options.get(untraced.id)).toEqual({ traceContext: undefined, outbox: 'sweep' });
   });
 
   it('when an unpublished row is younger than the grace period, then the sweep leaves it alone over several passes while it takes older rows', async () => {

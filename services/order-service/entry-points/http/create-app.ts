@@ -3,6 +3,7 @@ import express, { type RequestHandler } from 'express';
 import helmet from 'helmet';
 import { healthRouter, type ReadinessChecks } from '../../../../shared/http/health-server.js';
 import type { Logger } from '../../../../shared/logging/logger.js';
+import { httpServerTracing } from '../../../../shared/observability/http-server-tracing.js';
 import { identify, requireAdmin, requireAuth, type TokenSettings } from './auth.js';
 import { openApiRouter } from './openapi.js';
 import { ordersRouter, type OrdersRouterDeps } from './orders-router.js';
@@ -33,7 +34,8 @@ export interface AppDeps extends OrdersRouterDeps {
  * The order API, in this order: security headers → CORS (only when configured) → request context
  * → timeout → health probes (no token) → token read → admission control (POST /orders only) →
  * rate limit (per customer, else per address) → OpenAPI and docs (public) → token required → body
- * (JSON only, 100 kB) → routes → problems.
+ * (JSON only, 100 kB) → routes → problems. Before all of them, after the observers: the request's
+ * trace span, so that refused requests are traced too.
  */
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
@@ -41,6 +43,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('query parser', 'simple');
   app.set('trust proxy', deps.trustProxy);
   for (const observer of deps.observers ?? []) app.use(observer);
+  app.use(httpServerTracing());
   app.use(helmet());
   if (deps.corsOrigins.length > 0) {
     app.use(cors({ origin: deps.corsOrigins, allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'], maxAge: 600 }));

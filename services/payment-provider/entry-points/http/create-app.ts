@@ -2,6 +2,7 @@ import express, { type RequestHandler } from 'express';
 import type { Pool } from '../../../../shared/db/pool.js';
 import { healthRouter } from '../../../../shared/http/health-server.js';
 import type { Logger } from '../../../../shared/logging/logger.js';
+import { httpServerTracing } from '../../../../shared/observability/http-server-tracing.js';
 import { CallGauge, type FaultRoute, type Faults } from '../../domain/faults.js';
 import { apiKeyFingerprint, requireApiKey } from './auth.js';
 import { errorHandler, notFound } from './error-handler.js';
@@ -32,6 +33,7 @@ export function createProviderApp(deps: ProviderAppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   for (const observer of deps.observers ?? []) app.use(observer);
+  app.use(httpServerTracing());
   app.use(healthRouter({ postgres: async () => (await deps.pool.query('SELECT 1')).rowCount === 1 }));
   app.use(requestLog(deps.logger));
   app.use(requireApiKey(deps.apiKey));
