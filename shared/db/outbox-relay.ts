@@ -1,8 +1,9 @@
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { EventEnvelope } from '../contracts/envelope.js';
 import type { Logger } from '../logging/logger.js';
 import type { EventPublisher } from '../messaging/event-publisher.js';
 import { isUnroutableEventError } from '../messaging/unroutable-event-error.js';
-import type { TraceCarrier } from '../observability/trace-context.js';
+import { contextFrom, type TraceCarrier } from '../observability/trace-context.js';
 import { withTransaction, type Pool } from './pool.js';
 
 export interface OutboxRelayOptions {
@@ -83,7 +84,7 @@ export class OutboxRelay {
     for (const [i, event] of events.entries()) {
       const sent = this.options.publisher.publish(event, { traceContext: traces[i], outbox: 'after_commit' }).then(
         () => this.markPublished(event.id),
-        (error: unknown) => this.publishFailed(event, error),
+        (error: unknown) => this.publishFailed(event, error, traces[i]),
       );
       this.publishing.add(sent);
       void sent.finally(() => this.publishing.delete(sent));
@@ -132,8 +133,15 @@ export class OutboxRelay {
     this.scheduleMark();
   }
 
-  /** The row stays unpublished for the sweep; an unroutable event is an error an operator must see. */
-  private publishFailed(event: EventEnvelope, error: unknown): void {
+  /**
+   * The row stays unpublished for the sweep; an unroutable event is an error an operator must see.
+   * Logged in the context the event was emitted in, so the line carries its trace's ids.
+   */
+  private publishFailed(event: EventEnvelope, error: unknown, trace: TraceCarrier | undefined): void {
+    context.with(contextFrom(trace), () => this.logPublishFailure(event, error));
+  }
+
+  private logPublishFailure(event: EventEnvelope, error: unknown): void {
     if (isUnroutableEventError(error)) {
       this.options.logger.error('event returned by the broker: no queue is bound to its routing key; its outbox row stays unpublished', {
         routing_key: event.type,
@@ -151,7 +159,8 @@ export class OutboxRelay {
 
   private scheduleMark(): void {
     if (this.markTimer) return;
-    this.markTimer = setTimeout(() => this.markNow(), MARK_DELAY_MS);
+    // Marks the confirms of many traces: none of them is the context of this timer's work.
+    this.markTimer = setTimeout(context.bind(ROOT_CONTEXT, () => this.markNow()), MARK_DELAY_MS);
     this.markTimer.unref();
   }
 
@@ -208,7 +217,7 @@ export class OutboxRelay {
       );
       const published = rows.filter((_, i) => results[i]!.status === 'fulfilled').map((row) => row.id);
       results.forEach((result, i) => {
-        if (result.status === 'rejected') this.publishFailed(rows[i]!.envelope, result.reason);
+        if (result.status === 'rejected') this.publishFailed(rows[i]!.envelope, result.reason, rows[i]!.trace_context ?? undefined);
       });
       // Only what the broker confirmed and routed is marked; the rest stays for the next sweep.
       if (published.length > 0) {

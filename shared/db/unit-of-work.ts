@@ -1,4 +1,4 @@
-import { context } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { EventEnvelope, NewEventOptions } from '../contracts/envelope.js';
 import { newEvent, type EventData, type EventType, type SagaEvent } from '../contracts/events.js';
 import type { Logger } from '../logging/logger.js';
@@ -132,7 +132,8 @@ class Gathered {
         this.collected.set(collector as Collector<unknown>, items);
       },
       afterCommit: (callback) => {
-        this.committed.push(callback);
+        // Run after the commit in the registering unit's own context, not the batch's (see `run`).
+        this.committed.push(context.bind(context.active(), callback));
       },
     };
   }
@@ -217,7 +218,10 @@ export class UnitOfWork {
       if (!lane.running) {
         lane.running = true;
         // Units queued in this same turn (the messages of one socket read) join the first batch.
-        setImmediate(() => void this.drain(lane));
+        // The drain serves many units' traces, so it belongs to none: without the root context here
+        // it, and every batch after this one, would run in this unit's, and so would what the relay
+        // does after the commits (its log lines, its timers) and every unit's afterCommit.
+        setImmediate(context.bind(ROOT_CONTEXT, () => void this.drain(lane)));
       }
     });
   }

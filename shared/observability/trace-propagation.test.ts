@@ -156,6 +156,29 @@ describe('the outbox', () => {
     expect(published).toEqual(rows);
   });
 
+  it('when units of two messages share a batch, then each one’s afterCommit runs in its own context, and the relay is handed the events in none', async () => {
+    const { pool } = recordingPool();
+    let relaySawSpan: Span | undefined | null = null;
+    const relay = { publishCommitted: () => void (relaySawSpan = trace.getActiveSpan()) };
+    const unitOfWork = new UnitOfWork(pool, relay, { batchMax: 64, interleave: true });
+    const spans = [tracer.startSpan('process a'), tracer.startSpan('process b')];
+    const ranIn: Array<string | undefined> = [];
+    await Promise.all(
+      spans.map((span, i) =>
+        within(span, () =>
+          unitOfWork.run(async (tx) => {
+            tx.emit('order.cancel_requested', { order_id: `o-${i}`, reason: 'customer_request' }, { correlationId: `o-${i}` });
+            tx.afterCommit(() => ranIn.push(trace.getActiveSpan()?.spanContext().spanId));
+          }, `o-${i}`),
+        ),
+      ),
+    );
+    for (const span of spans) span.end();
+    expect(ranIn).toEqual(spans.map((span) => span.spanContext().spanId));
+    // The batch's drain was started by the first unit, and still belongs to no trace of its own.
+    expect(relaySawSpan).toBeUndefined();
+  });
+
   it('when a unit emits outside any span, then its row is written by the statement without trace_context', async () => {
     const { pool, statements } = recordingPool();
     const unitOfWork = new UnitOfWork(pool, { publishCommitted: () => undefined });
