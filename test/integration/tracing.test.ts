@@ -44,7 +44,7 @@ function logLines(processes: ProcessStack): Array<Record<string, unknown>> {
 }
 
 describe('one order, one trace, across every process', () => {
-  it('when an order is charged and then fails to ship, then one trace holds every hop of all five services, the refund and the release included, and their log lines carry its id', async () => {
+  it('when an order is charged and then fails to ship, then one trace holds every hop of all five services, the refund and the release included, and their log lines carry its id; an order placed beside it is a trace of its own', async () => {
     stack = await ProcessStack.start({
       OTEL_TRACES_EXPORTER: 'otlp',
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
@@ -52,9 +52,14 @@ describe('one order, one trace, across every process', () => {
       OTEL_BSP_SCHEDULE_DELAY: '200',
     });
     const api = new OrderApi(stack, 'cus_tracing');
-    const placed = await api.place(orderBody({ items: [{ sku: 'LAMP-DESK', quantity: 1 }], shipping_address: { ...ADDRESS, country: 'AQ' } }));
+    // Placed side by side, so that their units of work may share batches (group commit) on the way.
+    const [placed, beside] = await Promise.all([
+      api.place(orderBody({ items: [{ sku: 'LAMP-DESK', quantity: 1 }], shipping_address: { ...ADDRESS, country: 'AQ' } })),
+      api.place(orderBody({ items: [{ sku: 'LAMP-DESK', quantity: 1 }] })),
+    ]);
     const order = await api.settled(placed.id, 30_000);
     expect(order).toMatchObject({ status: 'cancelled', cancellation_reason: 'shipping_failed' });
+    expect(await api.settled(beside.id, 30_000)).toMatchObject({ status: 'completed' });
 
     // The order's trace: the one its messages' spans carry (their conversation id is the order id).
     const traceId = await waitFor(
@@ -125,6 +130,17 @@ describe('one order, one trace, across every process', () => {
     expect(tracedBy('order-service', 'order status changed'), 'order-service: order status changed').toBe(true);
     expect(tracedBy('payment-provider', 'request'), 'payment-provider: request').toBe(true);
     expect(traced.every((line) => ids().has(String(line.span_id)))).toBe(true);
+
+    // One trace per order: every span naming an order (its conversation id) is in that order's trace.
+    const tracesOf = (orderId: string) =>
+      new Set(receiver.spans.filter((span) => span.attributes['messaging.message.conversation_id'] === orderId).map((span) => span.traceId));
+    await waitFor(
+      async () => receiver.spans.some((span) => span.name === 'process shipping.scheduled' && span.attributes['messaging.message.conversation_id'] === beside.id),
+      { timeoutMs: 10_000, what: 'the spans of the order placed beside it' },
+    );
+    expect(tracesOf(placed.id)).toEqual(new Set([traceId]));
+    expect(tracesOf(beside.id).size).toBe(1);
+    expect(tracesOf(beside.id).has(traceId)).toBe(false);
   });
 });
 
@@ -210,6 +226,20 @@ describe('the provider alone', () => {
     expect(body.includes(Buffer.from('url.path'))).toBe(true);
     expect(body.includes(Buffer.from('/payments'))).toBe(true);
     // The request's log line was written inside its span.
+    expect(lines.some((line) => line.includes(`"trace_id":"${traceId}"`))).toBe(true);
+  });
+
+  it('when the exporter is console, then the spans are written to stdout, flushed at SIGTERM, and nothing is sent to a collector', async () => {
+    const before = receiver.exports.length;
+    const { traceId, header } = newTraceparent();
+    const { lines, code } = await withProviderAlone(
+      { OTEL_TRACES_EXPORTER: 'console', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+      async (url) => void (await fetch(`${url}/payments?order_id=o-1`, { headers: { traceparent: header } })),
+    );
+    expect(code).toBe(0);
+    expect(receiver.exports.length).toBe(before);
+    // The console exporter prints each span as an object (util.inspect), not as a JSON line.
+    expect(lines.some((line) => line.includes(`traceId: '${traceId}'`))).toBe(true);
     expect(lines.some((line) => line.includes(`"trace_id":"${traceId}"`))).toBe(true);
   });
 
