@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningOrderService } from '../../services/order-service/app.js';
+import { freePorts } from '../support/process-stack.js';
 import { OrderApi, orderBody } from '../support/order-api.js';
 import { EXTERNAL_STACK, TestStack } from '../support/test-stack.js';
 import { waitFor } from '../support/wait-for.js';
@@ -16,13 +16,6 @@ let stack: TestStack;
 let metricsUrl: string;
 const api = () => new OrderApi(stack, 'cus_metrics');
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** The samples of the exposition text, keyed by `name{labels}` as written (labels in prom-client's order). */
 async function scrape(): Promise<Map<string, number>> {
@@ -58,7 +51,7 @@ describe.skipIf(EXTERNAL_STACK)('order-service metrics', () => {
   beforeAll(async () => {
     stack = await TestStack.start(
       {
-        METRICS_PORT: String(await freePort()),
+        METRICS_PORT: String((await freePorts(1))[0]!),
         ADMISSION_MAX_BACKLOG: '1',
         ADMISSION_REFRESH_MS: '50',
         RATE_LIMIT_ANONYMOUS: '3',

@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALL_PROCESSES, ProcessStack } from '../support/process-stack.js';
+import { ALL_PROCESSES, ProcessStack, freePorts } from '../support/process-stack.js';
 import { OrderApi, orderBody, type OrderView } from '../support/order-api.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -23,13 +22,6 @@ let prometheus: ChildProcess | undefined;
 let prometheusUrl: string;
 let dataDir: string;
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Sample {
   metric: Record<string, string>;
@@ -79,7 +71,7 @@ beforeAll(async () => {
     ]),
   ].join('\n');
   writeFileSync(path.join(dataDir, 'prometheus.yml'), `${config}\n`);
-  const port = await freePort();
+  const port = (await freePorts(1))[0]!;
   prometheusUrl = `http://127.0.0.1:${port}`;
   prometheus = spawn(
     PROMETHEUS,

@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALL_PROCESSES, ProcessStack } from '../support/process-stack.js';
+import { ALL_PROCESSES, ProcessStack, freePorts } from '../support/process-stack.js';
 import { ADDRESS, OrderApi, orderBody } from '../support/order-api.js';
 import { OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
 import { waitFor } from '../support/wait-for.js';
@@ -144,13 +143,6 @@ describe('one order, one trace, across every process', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * Runs the payment provider alone as its own process with `env`, calls `act` with its URL, then
@@ -158,7 +150,7 @@ async function freePort(): Promise<number> {
  */
 async function withProviderAlone(env: Record<string, string>, act: (url: string) => Promise<void>): Promise<{ lines: string[]; code: number | null }> {
   const namespace = `t${randomBytes(4).toString('hex')}_`;
-  const port = await freePort();
+  const port = (await freePorts(1))[0]!;
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'services', 'payment-provider', 'main.ts')], {
     env: { ...process.env, NAMESPACE: namespace, PORT: String(port), METRICS_PORT: '0', LOG_LEVEL: 'debug', DATABASE_URL, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -24,7 +24,7 @@ export const KEPT_MARKER = 'KEPT.txt';
 const NAMESPACE = /^f[0-9a-f]{8}_$/;
 
 /** `count` distinct free loopback ports (all held open together, so none is handed out twice). */
-async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(
       { length: count },
