@@ -1,5 +1,6 @@
-import type { RequestHandler } from 'express';
+import express, { type RequestHandler } from 'express';
 import { Redis } from 'ioredis';
+import { JobStore } from '../../shared/jobs/job-store.js';
 import { DeadLetterArchiver } from '../../shared/dead-letters/dead-letter-archiver.js';
 import { openDeadLetterStore } from '../../shared/dead-letters/open-dead-letter-store.js';
 import { SAGA_SERVICES } from '../../shared/contracts/saga.js';
@@ -21,6 +22,8 @@ import { DeadlineSweeper } from './domain/deadline-sweeper.js';
 import { admission } from './entry-points/http/admission.js';
 import { createApp } from './entry-points/http/create-app.js';
 import { deadLettersRouter } from './entry-points/http/dead-letters-router.js';
+import { jobsRouter } from './entry-points/http/jobs-router.js';
+import { reconciliationRouter } from './entry-points/http/reconciliation-router.js';
 import { IdempotencyStore } from './entry-points/http/idempotency.js';
 import { rateLimit } from './entry-points/http/rate-limit.js';
 import { orderHandlers } from './entry-points/messaging/order-handlers.js';
@@ -58,6 +61,9 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
   await consumer.start();
   const sweeper = new DeadlineSweeper(runtime.unitOfWork, config.DEADLINE_SWEEP_MS, logger, metrics);
   sweeper.start();
+  await runtime.jobs.define(sweeper.job()).start();
+  // order-service also hosts operations: the admin API shows and drives every service's jobs.
+  const jobStore = await JobStore.open({ connectionString: config.DATABASE_URL, namespace: config.NAMESPACE, logger });
 
   // order-service also hosts operations: it archives every service's dead letters for the admin API.
   const deadLetters = await openDeadLetterStore({ connectionString: config.DATABASE_URL, namespace: config.NAMESPACE, logger });
@@ -97,6 +103,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
     corsOrigins: config.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     deadLetters: deadLettersRouter({ store: deadLetters.store, publisher: runtime.publisher, names: runtime.names, idempotency }),
+    jobs: express.Router().use(jobsRouter(jobStore), reconciliationRouter(jobStore)),
     readiness: { postgres_and_rabbitmq: () => runtime.isReady() },
     // Without Redis: idempotency falls back to the orders table, rate limits to each instance's memory.
     degradable: { redis: async () => (await redis.ping()) === 'PONG' },
@@ -117,6 +124,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
       await archiver.stop();
       await sweeper.stop();
       await deadLetters.pool.end();
+      await jobStore.close();
       await runtime.close();
       redis.disconnect();
       logger.info('service stopped');

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { commonEnv, loadEnv } from '../../shared/config/index.js';
 import { repoPath } from '../../shared/startup/repo-path.js';
 import type { BacklogLimit } from './domain/admission-policy.js';
-import type { TokenSettings } from './entry-points/http/auth.js';
+import { authEnv, tokenSettings } from '../../shared/auth/tokens.js';
 
 export const OrderConfigSchema = Type.Object({
   ...commonEnv,
@@ -13,13 +13,8 @@ export const OrderConfigSchema = Type.Object({
   SAGA_TIMEOUT_MS: Type.Integer({ default: 300_000, minimum: 1_000 }),
   /** How often the deadline sweeper looks for overdue orders. */
   DEADLINE_SWEEP_MS: Type.Integer({ default: 5_000, minimum: 100 }),
-  /**
-   * Secret: the HMAC key (HS256) that signs and checks the API's Bearer tokens; ≥ 32 characters.
-   * The default is for local use only; `npm run token` signs with the same value.
-   */
-  AUTH_JWT_SECRET: Type.String({ default: 'local-only-order-api-signing-key-0123456789', minLength: 32 }),
-  AUTH_JWT_ISSUER: Type.String({ default: 'order-platform', minLength: 1 }),
-  AUTH_JWT_AUDIENCE: Type.String({ default: 'order-api', minLength: 1 }),
+  /** Bearer tokens (HS256): secret (≥ 32 characters; the default is for local use only), iss, aud. */
+  ...authEnv,
   /** How long an Idempotency-Key and its response are kept. */
   IDEMPOTENCY_TTL_S: Type.Integer({ default: 86_400, minimum: 60 }),
   /** Requests a customer may make per RATE_LIMIT_WINDOW_S (all instances together). */
@@ -57,9 +52,7 @@ export const OrderConfigSchema = Type.Object({
 });
 export type OrderConfig = Static<typeof OrderConfigSchema>;
 
-export function tokenSettings(config: OrderConfig): TokenSettings {
-  return { secret: config.AUTH_JWT_SECRET, issuer: config.AUTH_JWT_ISSUER, audience: config.AUTH_JWT_AUDIENCE };
-}
+export { tokenSettings };
 
 /** The bound of admission control, from ADMISSION_MAX_BACKLOG and its companions. */
 export function backlogLimit(config: OrderConfig): BacklogLimit {

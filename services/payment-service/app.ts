@@ -3,10 +3,14 @@ import type { ServiceConsumer } from '../../shared/messaging/service-consumer.js
 import { createLogger, type Logger } from '../../shared/logging/logger.js';
 import { CircuitBreaker } from '../../shared/resilience/circuit-breaker.js';
 import { startParticipant, type RunningParticipant } from '../../shared/startup/start-participant.js';
-import type { PaymentConfig } from './config.js';
+import { tokenSettings } from '../../shared/auth/tokens.js';
+import { reconcileGraceMs, reconcileSchedule, type PaymentConfig } from './config.js';
+import { HttpOrderDirectory } from './data-access/order-directory.js';
 import { ProviderPaymentService } from './data-access/payment-provider/provider-payment-service.js';
+import { countUnsettled } from './data-access/reconciliation-repository.js';
+import { reconcileJob } from './entry-points/jobs/reconcile-job.js';
 import { paymentHandlers } from './entry-points/messaging/payment-handlers.js';
-import { PaymentMetrics } from './payment-metrics.js';
+import { PaymentMetrics, ReconciliationMetrics } from './payment-metrics.js';
 
 export const SERVICE = 'payment-service';
 
@@ -48,18 +52,31 @@ export async function startPaymentService(config: PaymentConfig, options: { logg
     },
   });
   const payments = new ProviderPaymentService(client, breaker, (operation, outcome, seconds) => metrics?.providerCall(operation, outcome, seconds));
+  const orders = new HttpOrderDirectory(config.ORDER_SERVICE_URL, tokenSettings(config), logger);
+  let reconciliationMetrics: ReconciliationMetrics | undefined;
   return startParticipant({
     service: SERVICE,
     config,
     logger,
     prepare: async (runtime) => {
       metrics = new PaymentMetrics(runtime.metrics, breaker);
+      reconciliationMetrics = new ReconciliationMetrics(runtime.metrics, () => countUnsettled(runtime.pool), logger);
     },
     handlers: ({ messageUnitOfWork }) => paymentHandlers({ unitOfWork: messageUnitOfWork, payments, logger }),
+    jobs: (runtime) => [
+      reconcileJob(
+        { pool: runtime.pool, unitOfWork: runtime.unitOfWork, payments, orders, logger, graceMs: reconcileGraceMs(config) },
+        reconcileSchedule(config),
+        (report) => reconciliationMetrics?.ran(report),
+      ),
+    ],
     onConsumer: (started) => {
       consumer = started;
       if (breaker.state === 'OPEN') void started.pause().catch(() => undefined);
     },
-    onStop: async () => breaker.shutdown(),
+    onStop: async () => {
+      breaker.shutdown();
+      orders.close();
+    },
   });
 }

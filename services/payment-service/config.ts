@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { commonEnv, loadEnv } from '../../shared/config/index.js';
+import { authEnv } from '../../shared/auth/tokens.js';
+import { ConfigError, commonEnv, cronEvery, loadEnv, parseDuration } from '../../shared/config/index.js';
 
 export const PaymentConfigSchema = Type.Object({
   ...commonEnv,
@@ -16,9 +17,42 @@ export const PaymentConfigSchema = Type.Object({
   BREAKER_FAILURE_THRESHOLD: Type.Integer({ default: 5, minimum: 1 }),
   /** Breaker: how long it stays open before letting one trial call through. */
   BREAKER_RESET_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100 }),
+  /**
+   * How often the reconciliation runs: whole minutes that divide an hour (`5m`, `15m`) or hours that
+   * divide a day (`1h`, `6h`); `off`: only when asked.
+   */
+  RECONCILE_INTERVAL: Type.String({ default: '5m' }),
+  /** A disagreement a saga in flight may explain counts once its payment row has been still this long. */
+  RECONCILE_GRACE: Type.String({ default: '5m' }),
+  /** order-service, asked what became of an order whose charge no payment row accounts for. */
+  ORDER_SERVICE_URL: Type.String({ default: 'http://127.0.0.1:3000' }),
+  /** The order API's token settings, to sign the admin token those questions carry. */
+  ...authEnv,
 });
 export type PaymentConfig = Static<typeof PaymentConfigSchema>;
 
 export function loadPaymentConfig(env: NodeJS.ProcessEnv = process.env): PaymentConfig {
-  return loadEnv(PaymentConfigSchema, env);
+  const config = loadEnv(PaymentConfigSchema, env);
+  reconcileSchedule(config);
+  reconcileGraceMs(config);
+  return config;
+}
+
+/** RECONCILE_INTERVAL as a cron expression (UTC), or null for `off`. */
+export function reconcileSchedule(config: Pick<PaymentConfig, 'RECONCILE_INTERVAL'>): string | null {
+  if (config.RECONCILE_INTERVAL === 'off' || config.RECONCILE_INTERVAL === '0') return null;
+  const ms = parseDuration(config.RECONCILE_INTERVAL);
+  const cron = ms === null ? null : cronEvery(ms);
+  if (!cron) {
+    throw new ConfigError(
+      `invalid configuration: RECONCILE_INTERVAL: ${config.RECONCILE_INTERVAL} is not whole minutes dividing an hour (5m, 15m) or hours dividing a day (1h, 6h), or off`,
+    );
+  }
+  return cron;
+}
+
+export function reconcileGraceMs(config: Pick<PaymentConfig, 'RECONCILE_GRACE'>): number {
+  const ms = parseDuration(config.RECONCILE_GRACE);
+  if (ms === null) throw new ConfigError(`invalid configuration: RECONCILE_GRACE: ${config.RECONCILE_GRACE} is not a duration such as 90s, 5m or 1h`);
+  return ms;
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { HTTP_DURATION_BUCKETS, type MetricsRegistry } from '../../shared/observability/metrics.js';
+import type { Logger } from '../../shared/logging/logger.js';
+import { HTTP_DURATION_BUCKETS, sampledGauge, type MetricsRegistry } from '../../shared/observability/metrics.js';
 import type { CircuitBreaker, CircuitState } from '../../shared/resilience/circuit-breaker.js';
 import type { ProviderCallOutcome, ProviderOperation } from './data-access/payment-provider/provider-payment-service.js';
 
@@ -44,5 +45,37 @@ export class PaymentMetrics {
 
   providerCall(operation: ProviderOperation, outcome: ProviderCallOutcome, seconds: number): void {
     this.calls.observe({ operation, outcome }, seconds);
+  }
+}
+
+/**
+ * The reconciliation's metrics: `payment_discrepancies{kind, status}` (pending and open ones, read
+ * from the table when scraped), `reconciliation_runs_total{status}` and
+ * `payment_discrepancies_healed_total{kind}`.
+ */
+export class ReconciliationMetrics {
+  private readonly runs: Counter<'status'>;
+  private readonly healed: Counter<'kind'>;
+
+  constructor(registry: MetricsRegistry, read: () => Promise<{ kind: string; status: string; count: number }[]>, logger: Pick<Logger, 'debug'>) {
+    const gauge = sampledGauge({
+      registry,
+      name: 'payment_discrepancies',
+      help: 'Disagreements between the provider ledger and the payments table: pending (in their grace period) and open (for a person).',
+      labelNames: ['kind', 'status'],
+      minIntervalMs: 1_000,
+      logger,
+      read: async () => {
+        gauge.reset();
+        return (await read()).map((row) => ({ labels: { kind: row.kind, status: row.status }, value: row.count }));
+      },
+    });
+    this.runs = new Counter({ name: 'reconciliation_runs_total', help: 'Reconciliation runs, by how they ended.', labelNames: ['status'], registers: [registry] });
+    this.healed = new Counter({ name: 'payment_discrepancies_healed_total', help: 'Discrepancies the reconciliation healed by itself, by kind.', labelNames: ['kind'], registers: [registry] });
+  }
+
+  ran(report: { status: string; healed: { kind: string }[] }): void {
+    this.runs.inc({ status: report.status });
+    for (const healed of report.healed) this.healed.inc({ kind: healed.kind });
   }
 }

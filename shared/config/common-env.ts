@@ -25,6 +25,16 @@ export const commonEnv = {
   MESSAGE_RETRY_BASE_MS: Type.Integer({ default: 500, minimum: 10, maximum: 600_000 }),
   /** How often the outbox relay sweeps for rows not yet published (it also runs right after each commit). */
   OUTBOX_SWEEP_MS: Type.Integer({ default: 1000, minimum: 10, maximum: 60_000 }),
+  /** Published outbox rows are kept this many days, then deleted by the hourly `outbox-prune` job. */
+  OUTBOX_RETENTION_DAYS: Type.Integer({ default: 7, minimum: 1, maximum: 3650 }),
+  /**
+   * Ids of applied events (the inbox) are kept this many days, then deleted by the hourly
+   * `inbox-prune` job. A copy of an event arriving after its id is gone would be applied again: keep
+   * it longer than any redelivery can take (broker redeliveries and retries take minutes).
+   */
+  INBOX_RETENTION_DAYS: Type.Integer({ default: 7, minimum: 1, maximum: 3650 }),
+  /** How often an idle job worker looks for due jobs (and the cron schedule is checked). */
+  JOBS_POLL_MS: Type.Integer({ default: 2_000, minimum: 500, maximum: 60_000 }),
   DB_POOL_SIZE: Type.Integer({ default: 10, minimum: 1, maximum: 200 }),
   /**
    * Most message handlers' transactions committed as one (group commit: only those already

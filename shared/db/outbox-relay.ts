@@ -20,11 +20,7 @@ export interface OutboxRelayOptions {
   sweepGraceMs?: number;
   /** @defaultValue 200 */
   batchSize?: number;
-  /** Published rows are kept this long (invariant checks, audits), then deleted. @defaultValue 7 days */
-  retentionMs?: number;
 }
-
-const PRUNE_EVERY_MS = 10 * 60_000;
 
 /**
  * Confirmed ids wait this long for a transaction of the service to carry their mark (see
@@ -57,7 +53,6 @@ export class OutboxRelay {
   private sweeping: Promise<void> | undefined;
   private again = false;
   private stopped = true;
-  private lastPrune = 0;
   /** Fast-path publishes awaiting their confirm. */
   private readonly publishing = new Set<Promise<void>>();
   /** Ids confirmed and not yet marked; `marking` is the relay's own UPDATE in flight. */
@@ -196,7 +191,6 @@ export class OutboxRelay {
         // A failure ends the pass: the next one retries after the sweep interval, not in a tight loop.
         if (claimed < batchSize || failed > 0 || this.stopped) break;
       }
-      await this.pruneIfDue();
     } catch (error) {
       // The rows stay unpublished; the next sweep tries again.
       this.options.logger.warn('outbox sweep failed', { error });
@@ -225,17 +219,6 @@ export class OutboxRelay {
       }
       return { claimed: rows.length, failed: rows.length - published.length };
     });
-  }
-
-  private async pruneIfDue(): Promise<void> {
-    const now = Date.now();
-    if (now - this.lastPrune < PRUNE_EVERY_MS) return;
-    this.lastPrune = now;
-    const retentionMs = this.options.retentionMs ?? 7 * 24 * 3_600_000;
-    await this.options.pool.query(
-      `DELETE FROM outbox WHERE published_at < clock_timestamp() - make_interval(secs => $1)`,
-      [retentionMs / 1000],
-    );
   }
 }
 

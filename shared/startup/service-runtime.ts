@@ -4,8 +4,11 @@ import { migrate, migrationDirs } from '../db/migrate.js';
 import { outboxMetrics } from '../db/outbox-metrics.js';
 import { OutboxRelay } from '../db/outbox-relay.js';
 import { createPool, type Pool } from '../db/pool.js';
+import { retentionJobs } from '../db/retention-jobs.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
 import type { Logger } from '../logging/logger.js';
+import { JobRunner } from '../jobs/job-runner.js';
+import { jobMetrics } from '../jobs/job-metrics.js';
 import { connectAmqp } from '../messaging/amqp-connection.js';
 import { EventPublisher } from '../messaging/event-publisher.js';
 import { lanesOf, sagaBindingsOf } from '../messaging/service-topology.js';
@@ -23,6 +26,9 @@ export interface RuntimeConfig {
   DB_BATCH_MAX: number;
   DB_BATCH_LANES: number;
   OUTBOX_SWEEP_MS: number;
+  OUTBOX_RETENTION_DAYS: number;
+  INBOX_RETENTION_DAYS: number;
+  JOBS_POLL_MS: number;
   METRICS_PORT: number;
   HOST: string;
 }
@@ -43,9 +49,14 @@ export interface ServiceRuntime {
   readonly messagingMetrics: MessagingMetrics;
   /** The metrics listener (its url is undefined when METRICS_PORT is 0). */
   readonly metricsServer: MetricsServer;
+  /**
+   * The service's background jobs (pg-boss), with the outbox and inbox pruning already defined:
+   * the service adds its own, then starts it once it is ready to run them.
+   */
+  readonly jobs: JobRunner;
   /** Readiness: Postgres answers and the broker connection is up. */
   isReady(): Promise<boolean>;
-  /** Stops the relay and closes the broker connection and the pool (consumers stop first). */
+  /** Stops the jobs and the relay and closes the broker connection and the pool (consumers stop first). */
   close(): Promise<void>;
 }
 
@@ -103,6 +114,16 @@ async function connectRuntime(
   const relay = new OutboxRelay({ pool, publisher, logger, sweepIntervalMs: config.OUTBOX_SWEEP_MS });
   relay.start();
   outboxMetrics({ registry: metrics, pool, logger });
+  const jobs = new JobRunner({
+    pool,
+    namespace: config.NAMESPACE,
+    service,
+    logger,
+    pollIntervalMs: config.JOBS_POLL_MS,
+    observe: jobMetrics(metrics),
+  }).define(
+    ...retentionJobs(pool, { outboxDays: config.OUTBOX_RETENTION_DAYS, inboxDays: config.INBOX_RETENTION_DAYS }, pruneMinute(service)),
+  );
   queueDepthMetrics({
     registry: metrics,
     connection,
@@ -125,6 +146,7 @@ async function connectRuntime(
     metrics,
     messagingMetrics,
     metricsServer,
+    jobs,
     async isReady() {
       if (!connection.isConnected()) return false;
       try {
@@ -135,6 +157,7 @@ async function connectRuntime(
       }
     },
     async close() {
+      await jobs.stop();
       await relay.stop();
       await publisher.close().catch(() => undefined);
       await connection.close().catch(() => undefined);
@@ -142,4 +165,11 @@ async function connectRuntime(
       await metricsServer.close();
     },
   };
+}
+
+/** Each service prunes at its own minute of the hour, so that the services' prunes do not coincide. */
+function pruneMinute(service: string): number {
+  let hash = 0;
+  for (const char of service) hash = (hash * 31 + char.charCodeAt(0)) % 60;
+  return hash;
 }

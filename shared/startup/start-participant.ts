@@ -1,5 +1,6 @@
 import express from 'express';
 import { healthRouter, listen } from '../http/health-server.js';
+import type { JobDefinition } from '../jobs/job-runner.js';
 import type { Logger } from '../logging/logger.js';
 import { httpServerMetrics } from '../observability/http-metrics.js';
 import type { SagaService } from '../contracts/saga.js';
@@ -27,9 +28,11 @@ export interface ParticipantOptions<S extends SagaService> {
   /** Seeds or checks the service's own data once the schema is migrated. */
   prepare?: (runtime: ServiceRuntime) => Promise<void>;
   handlers: (runtime: ServiceRuntime) => ServiceHandlers<S>;
+  /** The service's own background jobs, beside the outbox and inbox pruning every service runs. */
+  jobs?: (runtime: ServiceRuntime) => JobDefinition<object>[];
   /** Called with the consumer (both lanes) once it consumes, e.g. to pause it while a dependency is down. */
   onConsumer?: (consumer: ServiceConsumer) => void;
-  /** Closed after the consumer stopped, before the connections close. */
+  /** Closed after the consumer and the jobs stopped, before the connections close. */
   onStop?: () => Promise<void>;
 }
 
@@ -62,8 +65,9 @@ export function createServiceConsumer<S extends SagaService>(
 
 /**
  * Starts a message-driven saga participant: runtime (schema, pool, broker, outbox relay), its
- * consumer, and a small HTTP listener for /healthz and /readyz. `stop()` drains in order:
- * consumer (no new messages, in-flight ones finish and are acked), health listener, connections.
+ * consumer, its background jobs, and a small HTTP listener for /healthz and /readyz. `stop()`
+ * drains in order: consumer (no new messages, in-flight ones finish and are acked), jobs (running
+ * ones are told to end, and finish), health listener, connections.
  */
 export async function startParticipant<S extends SagaService>(options: ParticipantOptions<S>): Promise<RunningParticipant> {
   const { config, logger, service } = options;
@@ -72,6 +76,7 @@ export async function startParticipant<S extends SagaService>(options: Participa
   const consumer = createServiceConsumer(runtime, { service, config, logger, handlers: options.handlers(runtime) });
   await consumer.start();
   options.onConsumer?.(consumer);
+  await runtime.jobs.define(...(options.jobs?.(runtime) ?? [])).start();
   const app = express();
   app.disable('x-powered-by');
   app.use(httpServerMetrics(runtime.metrics));
@@ -84,6 +89,7 @@ export async function startParticipant<S extends SagaService>(options: Participa
     async stop() {
       logger.info('service stopping');
       await consumer.stop();
+      await runtime.jobs.stop();
       await options.onStop?.();
       await http.close();
       await runtime.close();

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { JobStore } from '../../shared/jobs/job-store.js';
+import { createLogger } from '../../shared/logging/logger.js';
 import { ALL_PROCESSES, type ProcessName } from '../support/process-stack.js';
 import { waitFor } from '../support/wait-for.js';
 import { FaultRun } from './fault-run.js';
@@ -61,5 +63,29 @@ describe('scenario 12: rolling SIGTERM', () => {
       }
     });
     expect(figures.violations).toEqual([]);
+  });
+});
+
+describe('scenario 14: a delayed job and a SIGKILL', () => {
+  it('when the only instance of a service is SIGKILLed with a delayed job queued, then the job runs after the restart', async () => {
+    const store = await JobStore.open({
+      connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+      namespace: run.stack.namespace,
+      logger: createLogger({ service: 'fault-test', level: 'error' }),
+    });
+    try {
+      const { id } = await store.run('inventory-service.inbox-prune', {}, { startAfter: new Date(Date.now() + 2_000) });
+      await run.stack.kill('inventory-service', 'SIGKILL');
+      // Due while no instance runs: it waits in Postgres.
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      expect((await store.get(id))?.state).toBe('created');
+      const restartedAt = Date.now();
+      await run.stack.launch('inventory-service');
+      const job = await store.waitFor(id, 30_000);
+      expect(job).toMatchObject({ state: 'completed', output: { deleted: 0 } });
+      expect(Date.parse(job!.started_at!)).toBeGreaterThanOrEqual(restartedAt - 1_000);
+    } finally {
+      await store.close();
+    }
   });
 });

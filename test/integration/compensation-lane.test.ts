@@ -35,21 +35,12 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  if (!EXTERNAL_STACK) await setProviderFaults({});
+  if (!EXTERNAL_STACK) await stack.setProviderFaults({});
 });
 
 afterAll(async () => {
   await stack?.stop();
 });
-
-async function setProviderFaults(faults: Record<string, unknown>): Promise<void> {
-  const response = await fetch(`${stack.providerUrl}/_faults`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${stack.providerApiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify(faults),
-  });
-  expect(response.status).toBe(200);
-}
 
 /** Places `count` one-sticker orders, one after another; returns their ids in order. */
 async function placeOrders(count: number, body = orderBody({ items: [{ sku: 'STICKER-PACK', quantity: 1 }] })): Promise<string[]> {
@@ -149,7 +140,7 @@ describe.skipIf(EXTERNAL_STACK)('the compensation lane', () => {
       await waitForStatus([...backlog, cancelled], 'reserved');
       await cancel(cancelled);
       await waitFor(async () => (await rowStatus('inventory-service', 'reservations', cancelled)) === 'released', { what: 'inventory to release the cancelled order' });
-      await setProviderFaults({ latency_ms: 100, match: 'payments' });
+      await stack.setProviderFaults({ latency_ms: 100, match: 'payments' });
       return { backlog, cancelled };
     });
 
@@ -158,7 +149,7 @@ describe.skipIf(EXTERNAL_STACK)('the compensation lane', () => {
     await waitFor(() => stack.handled('payment-service', cancelEvent), { what: 'payment to apply the cancellation' });
     const backlogReserved = backlog.map((id) => reserved.get(id)!);
     expect(await appliedBefore('payment-service', cancelEvent, backlogReserved)).toBeLessThan(BACKLOG / 2);
-    await setProviderFaults({});
+    await stack.setProviderFaults({});
 
     await waitForStatus(backlog, 'completed');
     await waitFor(() => stack.handled('payment-service', reserved.get(cancelled)!), { what: 'the late inventory.reserved to be applied' });
@@ -182,7 +173,7 @@ describe.skipIf(EXTERNAL_STACK)('the compensation lane', () => {
       await waitForStatus(backlog, 'reserved');
       await stack.startService('shipping-service');
       await waitFor(async () => (await eventIds('shipping-service', 'shipping.failed', [failed])).size === 1, { what: 'shipping to fail the order' });
-      await setProviderFaults({ latency_ms: 100, match: 'payments' });
+      await stack.setProviderFaults({ latency_ms: 100, match: 'payments' });
     } finally {
       if (!stack.isRunning('shipping-service')) await stack.startService('shipping-service');
       if (!stack.isRunning('payment-service')) await stack.startService('payment-service');
@@ -193,7 +184,7 @@ describe.skipIf(EXTERNAL_STACK)('the compensation lane', () => {
     await waitFor(() => stack.handled('payment-service', shippingFailed), { what: 'payment to refund the order' });
     expect(await rowStatus('payment-service', 'payments', failed)).toBe('refunded');
     expect(await appliedBefore('payment-service', shippingFailed, reserved.values())).toBeLessThan(BACKLOG / 2);
-    await setProviderFaults({});
+    await stack.setProviderFaults({});
 
     expect(await api.settled(failed)).toMatchObject({ status: 'cancelled', cancellation_reason: 'shipping_failed' });
     expect(await ledger.netChargeCents(failed)).toBe(0);
@@ -206,7 +197,7 @@ describe.skipIf(EXTERNAL_STACK)('the compensation lane', () => {
     expect(await consumers()).toEqual([1, 1]);
 
     // Every call, look-ups included, outlasts the client's timeout: counted failures open the breaker.
-    await setProviderFaults({ latency_ms: 5_000, match: 'all' });
+    await stack.setProviderFaults({ latency_ms: 5_000, match: 'all' });
     const order = (await placeOrders(1))[0]!;
     await waitFor(async () => (await consumers()).every((n) => n === 0), { what: 'payment to pause both lanes' });
     // Paused: the cancellation waits in the compensation lane, none of its attempts spent.
@@ -215,7 +206,7 @@ describe.skipIf(EXTERNAL_STACK)('the compensation lane', () => {
     await waitFor(async () => (await stack.broker.messageCount(lanes[1]!)) === 1, { what: 'the cancellation to wait in the compensation lane' });
     expect(await stack.handled('payment-service', cancelEvent)).toBe(false);
 
-    await setProviderFaults({});
+    await stack.setProviderFaults({});
     await waitFor(() => stack.handled('payment-service', cancelEvent), { what: 'payment to apply the cancellation once healed' });
     await waitFor(async () => (await consumers()).every((n) => n === 1), { what: 'payment to consume both lanes again' });
     expect(await api.settled(order)).toMatchObject({ status: 'cancelled' });

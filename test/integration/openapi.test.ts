@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent } from '../../shared/contracts/events.js';
+import { createBoss } from '../../shared/jobs/job-runner.js';
 import { createApp } from '../../services/order-service/entry-points/http/create-app.js';
 import { deadLettersRouter } from '../../services/order-service/entry-points/http/dead-letters-router.js';
+import { jobsRouter } from '../../services/order-service/entry-points/http/jobs-router.js';
+import { reconciliationRouter } from '../../services/order-service/entry-points/http/reconciliation-router.js';
 import { OPERATIONS } from '../../services/order-service/entry-points/http/openapi.js';
 import { expressRoutes } from '../support/express-routes.js';
 import { OpenApiConformance, type CheckedAnswer, type OpenApiDocument } from '../support/openapi-conformance.js';
@@ -39,6 +43,8 @@ interface CallOptions {
   as?: Caller;
   /** Fills every `{id}` of the template. @defaultValue a random UUID */
   id?: string;
+  /** Fills every `{name}` of the template (a job). @defaultValue deadline-sweep */
+  name?: string;
   /** Appended to the path, e.g. `?limit=1`. */
   query?: string;
   body?: unknown;
@@ -51,10 +57,25 @@ const freshCustomer = () => (caller = `cus_oa_${randomUUID().slice(0, 8)}`);
 /** Calls the operation `method template` on the running stack and checks the answer against the document. */
 async function call(method: string, template: string, options: CallOptions = {}): Promise<CheckedAnswer> {
   const who = options.as === undefined ? caller : options.as;
-  const path = template.replace(/\{id\}/g, options.id ?? randomUUID()) + (options.query ?? '');
+  const path = template.replace(/\{id\}/g, options.id ?? randomUUID()).replace(/\{name\}/g, options.name ?? 'deadline-sweep') + (options.query ?? '');
   const headers = { ...(who === null ? { authorization: '' } : {}), ...options.headers };
   const response = await new OrderApi(stack, who ?? 'cus_anonymous').request(method.toUpperCase(), path, options.body, headers);
   return conformance.check(method, template, response);
+}
+
+/** A job that failed for good (its queue has no worker; it is fetched and failed here), for the retry endpoint. */
+async function failedJob(): Promise<string> {
+  const boss = createBoss(stack.db, stack.namespace);
+  await boss.start();
+  try {
+    await boss.createQueue('openapi-test.fails', { name: 'openapi-test.fails', retryLimit: 0 });
+    const id = (await boss.send('openapi-test.fails', {}))!;
+    const [job] = await boss.fetch('openapi-test.fails');
+    await boss.fail('openapi-test.fails', job!.id, new Error('failed on purpose'));
+    return id;
+  } finally {
+    await boss.stop({ graceful: false, close: false });
+  }
 }
 
 /** Calls and expects the problem `name` (the document's checks come first, in `call`). */
@@ -143,6 +164,7 @@ describe('routes', () => {
       readiness: {},
       degradable: {},
       deadLetters: deadLettersRouter({ store: stub, publisher: stub, names: stub, idempotency: stub }),
+      jobs: express.Router().use(jobsRouter(stub), reconciliationRouter(stub)),
       auth: { secret: 'x'.repeat(32), issuer: 'test', audience: 'test' },
       admission: (_req, _res, next) => next(),
       rateLimit: (_req, _res, next) => next(),
@@ -195,6 +217,16 @@ describe('answers match the document', () => {
     expect(await call('post', '/admin/dead-letters/{id}/replay', { as: 'admin', id: text })).toMatchObject({ status: 202, body: { replay_count: 1 } });
     expect((await call('delete', '/admin/dead-letters/{id}', { as: 'admin', id: text })).status).toBe(204);
     expect((await call('delete', '/admin/dead-letters/{id}', { as: 'admin', id: binary })).status).toBe(204);
+
+    expect((await call('get', '/admin/orders/{id}', { as: 'admin', id: orderId })).status).toBe(200);
+    expect((await call('get', '/admin/jobs/queues', { as: 'admin' })).status).toBe(200);
+    const sweep = await call('post', '/admin/jobs/queues/{name}/runs', { as: 'admin', name: 'deadline-sweep', body: {} });
+    expect(sweep.status).toBe(202);
+    expect((await call('get', '/admin/jobs', { as: 'admin', query: '?name=deadline-sweep' })).status).toBe(200);
+    expect((await call('get', '/admin/jobs/{id}', { as: 'admin', id: (sweep.body as { id: string }).id })).status).toBe(200);
+    expect((await call('post', '/admin/jobs/{id}/retry', { as: 'admin', id: await failedJob() })).status).toBe(202);
+    expect((await call('post', '/admin/reconciliation/runs', { as: 'admin', body: {} })).status).toBe(202);
+    expect((await call('get', '/admin/reconciliation', { as: 'admin' })).status).toBe(200);
 
     const unexercised = Object.entries(document.paths).flatMap(([path, methods]) =>
       Object.entries(methods)

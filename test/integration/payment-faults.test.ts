@@ -19,21 +19,12 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  await setFaults({});
+  await stack.setProviderFaults({});
 });
 
 afterAll(async () => {
   await stack?.stop();
 });
-
-async function setFaults(faults: Record<string, unknown>): Promise<void> {
-  const response = await fetch(`${stack.providerUrl}/_faults`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${stack.providerApiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify(faults),
-  });
-  expect(response.status).toBe(200);
-}
 
 
 // Fault injection is enabled on the in-process provider only.
@@ -41,7 +32,7 @@ describe.skipIf(EXTERNAL_STACK)('payment provider faults', () => {
   it.each(['500', 'timeout'])(
     'when the provider commits the charge and then answers %s, then the order completes with exactly one charge',
     async (mode) => {
-      await setFaults({ commit_then_fail: mode, match: 'payments' });
+      await stack.setProviderFaults({ commit_then_fail: mode, match: 'payments' });
       const placed = await api.place();
       const order = await api.settled(placed.id);
       expect(order.status).toBe('completed');
@@ -52,7 +43,7 @@ describe.skipIf(EXTERNAL_STACK)('payment provider faults', () => {
   );
 
   it('when the refund is committed and then answered 500, then the order is cancelled with one refund and no money kept', async () => {
-    await setFaults({ commit_then_fail: '500', match: 'refunds' });
+    await stack.setProviderFaults({ commit_then_fail: '500', match: 'refunds' });
     const placed = await api.place(orderBody({ shipping_address: { ...orderBody().shipping_address, country: 'AQ' } }));
     expect(await api.settled(placed.id)).toMatchObject({ status: 'cancelled', cancellation_reason: 'shipping_failed' });
     const payments = await ledger.paymentsFor(placed.id);
@@ -61,13 +52,13 @@ describe.skipIf(EXTERNAL_STACK)('payment provider faults', () => {
   });
 
   it('when the provider fails every call for a while, then orders wait and complete once it heals, charged once', async () => {
-    await setFaults({ error_rate: 1, match: 'payments' });
+    await stack.setProviderFaults({ error_rate: 1, match: 'payments' });
     const placed = await api.place();
     await waitFor(async () => (await api.get(placed.id)).status === 'reserved', { what: 'the order to wait for payment' });
     const retries = () => stack.logs.lines.filter((l) => l.includes('retrying later') && l.includes(placed.id)).length;
     await waitFor(async () => retries() >= 2, { what: 'two failed charge attempts' });
     expect(await ledger.paymentsFor(placed.id)).toEqual([]);
-    await setFaults({});
+    await stack.setProviderFaults({});
     const order = await api.settled(placed.id);
     // Healed before the 3 s saga deadline: completed; the deadline path is covered below.
     expect(['completed', 'cancelled']).toContain(order.status);
@@ -77,11 +68,11 @@ describe.skipIf(EXTERNAL_STACK)('payment provider faults', () => {
 
   it('when the provider hangs past the saga deadline, then the order is cancelled, stock released and nothing kept', async () => {
     const before = await stack.stockOf('BOOK-SAGAS');
-    await setFaults({ hang: true, match: 'payments' });
+    await stack.setProviderFaults({ hang: true, match: 'payments' });
     const placed = await api.place(orderBody({ items: [{ sku: 'BOOK-SAGAS', quantity: 1 }] }));
     const order = await api.settled(placed.id, 15_000);
     expect(order).toMatchObject({ status: 'cancelled', cancellation_reason: 'deadline_exceeded' });
-    await setFaults({});
+    await stack.setProviderFaults({});
     await waitFor(async () => (await stack.stockOf('BOOK-SAGAS')) === before, { what: 'stock released', timeoutMs: 20_000 });
     // The charge may still land after the provider heals (same key); the cancellation then refunds it.
     await waitFor(async () => (await ledger.netChargeCents(placed.id)) === 0, { what: 'no money kept', timeoutMs: 20_000 });

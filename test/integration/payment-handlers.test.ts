@@ -94,6 +94,15 @@ class ScriptedProvider implements PaymentService {
     return [...this.charges.values()].find((p) => p.paymentId === paymentId) ?? null;
   }
 
+  /** The ledger as one page (the handlers never list it; the reconciliation does, against the real provider). */
+  async listPayments() {
+    return { items: [...this.charges.values()].reverse(), hasMore: false };
+  }
+
+  async listRefunds() {
+    return { items: [...this.refunds.values()].reverse(), hasMore: false };
+  }
+
   /** The next look-ups fail (provider unreachable). */
   findFails = false;
 

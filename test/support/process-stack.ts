@@ -5,6 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { putProviderFaults } from './provider-faults.js';
 import { SAGA_SERVICES } from '../../shared/contracts/saga.js';
 import { TestBroker } from './broker.js';
 import { waitFor } from './wait-for.js';
@@ -140,6 +141,7 @@ export class ProcessStack {
         AMQP_URL: this.options.amqpUrl ?? AMQP_URL,
         DATABASE_URL: name === 'payment-provider' ? (this.options.providerDatabaseUrl ?? DATABASE_URL) : DATABASE_URL,
         PAYMENT_PROVIDER_URL: this.providerUrl,
+        ORDER_SERVICE_URL: this.orderApi,
         PAYMENT_PROVIDER_API_KEY: this.providerApiKey,
         FAULT_INJECTION_ENABLED: 'true',
         MESSAGE_RETRY_BASE_MS: '200',
@@ -185,12 +187,7 @@ export class ProcessStack {
 
   /** Replaces the provider's fault settings (`{}` clears them). */
   async setProviderFaults(faults: object): Promise<void> {
-    const response = await fetch(`${this.providerUrl}/_faults`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${this.providerApiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify(faults),
-    });
-    if (response.status !== 200) throw new Error(`PUT /_faults answered ${response.status}: ${await response.text()}`);
+    await putProviderFaults(this, faults);
   }
 
   /** The provider's call gauge (open requests, their peak, requests the client abandoned); `reset` starts anew. */
@@ -250,7 +247,7 @@ export class ProcessStack {
 
 async function discardNamespace(namespace: string, db: pg.Pool, broker: TestBroker): Promise<void> {
   await broker.deleteTopology([...SAGA_SERVICES], MAX_RETRY_LEVELS).catch(() => undefined);
-  for (const owner of [...ALL_PROCESSES, 'dead-letters']) {
+  for (const owner of [...ALL_PROCESSES, 'dead-letters', 'jobs']) {
     await db.query(`DROP SCHEMA IF EXISTS "${namespace}${owner.replace(/-/g, '_')}" CASCADE`);
   }
   rmSync(path.join(FAULT_RUNS_DIR, namespace), { recursive: true, force: true });

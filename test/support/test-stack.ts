@@ -14,6 +14,7 @@ import { loadShippingConfig } from '../../services/shipping-service/config.js';
 import { SAGA_SERVICES, type SagaService } from '../../shared/contracts/saga.js';
 import { TestBroker } from './broker.js';
 import { LogCapture } from './log-capture.js';
+import { putProviderFaults } from './provider-faults.js';
 
 export type ServiceName = SagaService | 'payment-provider';
 /** Owners of a Postgres schema: the services, and the dead-letter archive. */
@@ -92,6 +93,8 @@ export class TestStack {
       DB_POOL_SIZE: '4',
       PAYMENT_PROVIDER_URL: this.providerUrl,
       PAYMENT_PROVIDER_API_KEY: this.providerApiKey,
+      // order-service starts first: payment-service's reconciliation asks it about orders.
+      ORDER_SERVICE_URL: this.orderApi,
       FAULT_INJECTION_ENABLED: 'true',
       DEADLINE_SWEEP_MS: '500',
       ...this.overrides,
@@ -123,6 +126,11 @@ export class TestStack {
         break;
     }
     this.running.set(name, service);
+  }
+
+  /** Replaces the in-process provider's fault settings (`{}` clears them). */
+  async setProviderFaults(faults: object): Promise<void> {
+    await putProviderFaults(this, faults);
   }
 
   /** Stops one in-process service gracefully. */
@@ -168,7 +176,7 @@ export class TestStack {
       const cleaner = await TestBroker.connect(AMQP_URL, this.namespace);
       await cleaner.deleteTopology([...SAGA_SERVICES], MAX_ATTEMPTS - 1);
       await cleaner.close();
-      for (const service of [...SAGA_SERVICES, 'payment-provider', 'dead-letters']) {
+      for (const service of [...SAGA_SERVICES, 'payment-provider', 'dead-letters', 'jobs']) {
         await this.db.query(`DROP SCHEMA IF EXISTS "${this.namespace}${service.replace(/-/g, '_')}" CASCADE`);
       }
     }

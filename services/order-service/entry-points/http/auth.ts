@@ -1,5 +1,6 @@
 import type { RequestHandler, Response } from 'express';
-import { SignJWT, jwtVerify } from 'jose';
+import { jwtVerify } from 'jose';
+import { TOKEN_ALGORITHM, type Principal, type TokenSettings } from '../../../../shared/auth/tokens.js';
 import { compileValidator } from '../../../../shared/contracts/validator.js';
 import { CustomerId } from '../../../../shared/contracts/common-schemas.js';
 import { ProblemError } from './problem.js';
@@ -10,34 +11,10 @@ import { ProblemError } from './problem.js';
  * classic confusion attacks) is refused. Tokens carry `sub` (the customer id), `role`
  * (`customer` or `admin`), `iss`, `aud`, `iat` and `exp`; all are required.
  */
-export type Role = 'customer' | 'admin';
+export { issueToken, type Principal, type Role, type TokenSettings } from '../../../../shared/auth/tokens.js';
 
-export interface Principal {
-  /** The customer the request acts for; for an admin, its own subject. */
-  subject: string;
-  role: Role;
-}
-
-export interface TokenSettings {
-  /** Shared HMAC secret (≥ 32 characters). */
-  secret: string;
-  issuer: string;
-  audience: string;
-}
-
-const ALGORITHM = 'HS256';
+const ALGORITHM = TOKEN_ALGORITHM;
 const isCustomerId = compileValidator(CustomerId);
-
-export async function issueToken(settings: TokenSettings, principal: Principal, ttlSeconds = 3_600): Promise<string> {
-  return new SignJWT({ role: principal.role })
-    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
-    .setSubject(principal.subject)
-    .setIssuer(settings.issuer)
-    .setAudience(settings.audience)
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
-    .sign(new TextEncoder().encode(settings.secret));
-}
 
 /** Verifies a token; throws a 401 problem for anything but a valid, unexpired one of ours. */
 export async function verifyToken(settings: TokenSettings, key: Uint8Array, token: string): Promise<Principal> {

@@ -6,7 +6,7 @@ import type { Logger } from '../../../../shared/logging/logger.js';
 import { httpServerTracing } from '../../../../shared/observability/http-server-tracing.js';
 import { identify, requireAdmin, requireAuth, type TokenSettings } from './auth.js';
 import { openApiRouter } from './openapi.js';
-import { ordersRouter, type OrdersRouterDeps } from './orders-router.js';
+import { adminOrdersRouter, ordersRouter, type OrdersRouterDeps } from './orders-router.js';
 import { ProblemError, problemHandler, sendProblem } from './problem.js';
 import { productsRouter } from './products-router.js';
 import { requestContext } from './request-context.js';
@@ -17,6 +17,8 @@ export interface AppDeps extends OrdersRouterDeps {
   /** Dependencies the API works on without, with less (reported by /readyz, never failing it). */
   degradable: ReadinessChecks;
   deadLetters: express.Router;
+  /** Background jobs of every service (jobs-router.ts) and the payment reconciliation (reconciliation-router.ts). */
+  jobs: express.Router;
   auth: TokenSettings;
   /** Admission control for POST /orders (admission.ts); runs before the rate limit. */
   admission: RequestHandler;
@@ -60,7 +62,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(express.json({ limit: '100kb', strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(productsRouter(deps.pool));
   app.use(ordersRouter(deps));
-  app.use('/admin', requireAdmin, deps.deadLetters);
+  app.use('/admin', requireAdmin, adminOrdersRouter(deps.pool), deps.deadLetters, deps.jobs);
   app.use((req, res) => sendProblem(res, 'not_found', `no route for ${req.method} ${req.path}`));
   app.use(problemHandler(deps.logger));
   return app;

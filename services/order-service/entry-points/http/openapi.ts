@@ -2,11 +2,18 @@ import express from 'express';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { MAX_KEY_LENGTH } from './idempotency.js';
 import { PROBLEM_TYPES, problemTypeUri, type ProblemType } from './problem.js';
+import { ReconcileRequest } from './reconciliation-router.js';
 import {
   CreateOrderRequest,
   DeadLetterList,
   DeadLetterView,
   Health,
+  JobList,
+  JobQueueList,
+  JobRun,
+  JobView,
+  JobsQuery,
+  RunJobRequest,
   OrderList,
   OrderResponse,
   Problem,
@@ -48,6 +55,14 @@ const replayed: Header = { description: 'the first answer to this Idempotency-Ke
 
 const orderId: Parameter = { name: 'id', in: 'path', required: true, schema: Type.String({ format: 'uuid' }), description: 'order id' };
 const letterId: Parameter = { name: 'id', in: 'path', required: true, schema: Type.String({ format: 'uuid' }), description: 'dead letter id' };
+const Report = Type.Object({ job_id: Type.String(), run_id: Type.String(), status: Type.Union([Type.Literal('complete'), Type.Literal('partial')]) }, { additionalProperties: true });
+const ReconciliationStatus = Type.Object({
+  last_run: Type.Union([Report, Type.Null()]),
+  last_complete_run: Type.Union([Report, Type.Null()]),
+  running: Type.Array(Type.String()),
+  failed: Type.Array(Type.Object({ job_id: Type.String(), error: Type.Unknown() })),
+});
+const jobId: Parameter = { name: 'id', in: 'path', required: true, schema: Type.String({ format: 'uuid' }), description: 'job id' };
 const idempotencyKey = (required: boolean): Parameter => ({
   name: 'Idempotency-Key',
   in: 'header',
@@ -125,6 +140,16 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       problems: ['not_found', 'order_not_cancellable', 'idempotency_key_invalid', 'idempotency_key_in_use', 'idempotency_key_reused'],
     },
   },
+  '/admin/orders/{id}': {
+    get: {
+      summary: 'Any customer\'s order, with its saga history',
+      tag: 'operations',
+      auth: 'admin',
+      params: [orderId],
+      ok: [200, OrderResponse, 'the order'],
+      problems: ['not_found'],
+    },
+  },
   '/admin/dead-letters': {
     get: {
       summary: 'Dead letters of every service, newest first',
@@ -154,6 +179,65 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       ok: [202, DeadLetterView, 'replayed'],
       okHeaders: { 'Idempotent-Replayed': replayed },
       problems: ['not_found', 'idempotency_key_invalid', 'idempotency_key_in_use', 'idempotency_key_reused'],
+    },
+  },
+  '/admin/reconciliation/runs': {
+    post: {
+      summary: 'Reconcile payments with the provider\'s ledger now (the job payment-service.reconcile)',
+      tag: 'operations',
+      auth: 'admin',
+      body: ReconcileRequest,
+      ok: [202, JobRun, 'queued (or the run already waiting); its report is the job\'s output'],
+      problems: ['validation_error'],
+    },
+  },
+  '/admin/reconciliation': {
+    get: {
+      summary: 'The last reconciliation reports: checked, healed, needs a person, pending',
+      tag: 'operations',
+      auth: 'admin',
+      ok: [200, ReconciliationStatus, 'the last run, the last complete one, runs in progress and failed'],
+    },
+  },
+  '/admin/jobs/queues': {
+    get: { summary: 'Background jobs of every service: counts by state, schedule, last run', tag: 'operations', auth: 'admin', ok: [200, JobQueueList, 'one entry per job'] },
+  },
+  '/admin/jobs/queues/{name}/runs': {
+    post: {
+      summary: 'Run a job now (a recurring one runs at most once at a time, with one run waiting)',
+      tag: 'operations',
+      auth: 'admin',
+      params: [{ name: 'name', in: 'path', required: true, schema: Type.String(), description: 'e.g. payment-service.reconcile, or reconcile when only one service has it' }],
+      body: RunJobRequest,
+      ok: [202, JobRun, 'queued (or the run already waiting)'],
+      problems: ['validation_error', 'not_found'],
+    },
+  },
+  '/admin/jobs': {
+    get: {
+      summary: 'Jobs newest first, with their output or error',
+      tag: 'operations',
+      auth: 'admin',
+      params: [
+        query('state', JobsQuery.properties.state, 'created, retry, active, completed, cancelled or failed'),
+        query('name', Type.String(), 'a job, e.g. payment-service.reconcile'),
+        query('limit', Type.String({ pattern: '^[0-9]{1,6}$' }), 'at most this many (default 20, at most 1000)'),
+      ],
+      ok: [200, JobList, 'the jobs'],
+      problems: ['validation_error', 'not_found'],
+    },
+  },
+  '/admin/jobs/{id}': {
+    get: { summary: 'One job', tag: 'operations', auth: 'admin', params: [jobId], ok: [200, JobView, 'the job'], problems: ['not_found'] },
+  },
+  '/admin/jobs/{id}/retry': {
+    post: {
+      summary: 'Run a failed job once more',
+      tag: 'operations',
+      auth: 'admin',
+      params: [jobId],
+      ok: [202, JobView, 'waiting for its next attempt'],
+      problems: ['not_found', 'job_not_failed'],
     },
   },
 };

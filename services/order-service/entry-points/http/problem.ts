@@ -20,6 +20,7 @@ export const PROBLEM_TYPES = {
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   order_not_cancellable: { status: 409, title: 'The order can no longer be cancelled' },
   idempotency_key_in_use: { status: 409, title: 'A request with this Idempotency-Key is in progress' },
+  job_not_failed: { status: 409, title: 'Only a failed job can be retried' },
   payload_too_large: { status: 413, title: 'The body is too large' },
   unsupported_media_type: { status: 415, title: 'The body must be application/json' },
   idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used with another request' },

@@ -116,6 +116,60 @@ export const DeadLettersQuery = Type.Object(
   { additionalProperties: false },
 );
 
+const Timestamp = Type.String({ format: 'date-time' });
+const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
+const JobStateSchema = Type.Union(['created', 'retry', 'active', 'completed', 'cancelled', 'failed'].map((s) => Type.Literal(s)));
+
+export const JobQueueStats = Type.Object({
+  name: Type.String({ description: '`<service>.<job>`' }),
+  cron: Type.Union([Type.String(), Type.Null()], { description: 'schedule (UTC) of a recurring job; null: on demand only' }),
+  pending: Type.Integer({ description: 'waiting to run (new, or waiting for its next attempt)' }),
+  active: Type.Integer(),
+  completed: Type.Integer({ description: 'in the last week' }),
+  failed: Type.Integer({ description: 'retries spent; kept with their error, retryable' }),
+  cancelled: Type.Integer(),
+  last_completed_at: NullableTimestamp,
+});
+export const JobQueueList = Type.Object({ data: Type.Array(JobQueueStats) });
+
+export const JobView = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  state: JobStateSchema,
+  priority: Type.Integer(),
+  retry_count: Type.Integer({ description: 'attempts made after the first' }),
+  retry_limit: Type.Integer(),
+  data: Type.Unknown(),
+  output: Type.Unknown({ description: 'what a completed run returned, or a failed one\'s error (message, stack)' }),
+  created_at: Timestamp,
+  start_after: Timestamp,
+  started_at: NullableTimestamp,
+  completed_at: NullableTimestamp,
+});
+export const JobList = Type.Object({ data: Type.Array(JobView) });
+
+export const JobsQuery = Type.Object(
+  {
+    state: Type.Optional(JobStateSchema),
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
+  },
+  { additionalProperties: false },
+);
+
+export const RunJobRequest = Type.Object(
+  {
+    data: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'the job\'s input (a JSON object)' })),
+    priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000, description: 'higher runs first (default 0)' })),
+  },
+  { additionalProperties: false },
+);
+export const JobRun = Type.Object({
+  id: Uuid,
+  queue: Type.String(),
+  queued: Type.Boolean({ description: 'false: a run of this recurring job was already waiting; its id is given' }),
+});
+
 /** RFC 9457 problem details, as every error is answered; the extension members some types carry are optional. */
 export const Problem = Type.Object({
   type: Type.String({ format: 'uri' }),

@@ -46,6 +46,18 @@ export interface RefundResponse {
   createdAt: Date;
 }
 
+/** One page of a list, newest first: up to `limit` items after the cursor (an item's id). */
+export interface ListPage {
+  /** 1 to 100. */
+  limit: number;
+  startingAfter?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  hasMore: boolean;
+}
+
 /** Options of a charge or refund. */
 export interface CallOptions {
   /** Same key, same effect: the provider performs a keyed request at most once. */
@@ -65,4 +77,8 @@ export interface PaymentService {
   getPayment(paymentId: string): Promise<PaymentResponse | null>;
   /** Every payment the provider holds for the order, failed ones included. */
   findPaymentsByOrder(orderId: string): Promise<PaymentResponse[]>;
+  /** The ledger's payments, newest first, a page at a time (the reconciliation reads it). */
+  listPayments(page: ListPage): Promise<Page<PaymentResponse>>;
+  /** The ledger's refunds, newest first, a page at a time. */
+  listRefunds(page: ListPage): Promise<Page<RefundResponse>>;
 }

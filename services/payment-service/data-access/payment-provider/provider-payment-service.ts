@@ -11,7 +11,16 @@ import {
   PaymentProviderUnavailableError,
   isInvalidPaymentRequestError,
 } from './payment-errors.js';
-import type { CallOptions, PaymentRequest, PaymentResponse, PaymentService, RefundRequest, RefundResponse } from './payment-service.js';
+import type {
+  CallOptions,
+  ListPage,
+  Page,
+  PaymentRequest,
+  PaymentResponse,
+  PaymentService,
+  RefundRequest,
+  RefundResponse,
+} from './payment-service.js';
 
 // What the provider answers, checked before use: nothing read off the wire is trusted as typed.
 // Extra fields are allowed so that the provider may grow its objects.
@@ -34,9 +43,11 @@ const ProviderRefund = Type.Object({
   created: Timestamp,
 });
 const ProviderList = Type.Object({ data: Type.Array(ProviderPayment), has_more: Type.Optional(Type.Boolean()) });
+const ProviderRefundList = Type.Object({ data: Type.Array(ProviderRefund), has_more: Type.Optional(Type.Boolean()) });
 const checkPayment = compileValidator(ProviderPayment);
 const checkRefund = compileValidator(ProviderRefund);
 const checkList = compileValidator(ProviderList);
+const checkRefundList = compileValidator(ProviderRefundList);
 
 /** A provider call, for metrics: `charge` and `refund` write, `lookup` reads. */
 export type ProviderOperation = 'charge' | 'refund' | 'lookup';
@@ -92,6 +103,20 @@ export class ProviderPaymentService implements PaymentService {
     return this.timed('lookup', () => this.findByOrder(orderId));
   }
 
+  listPayments(page: ListPage): Promise<Page<PaymentResponse>> {
+    return this.timed('lookup', async () => {
+      const data = readBody(await this.read('payments', pageParams(page)), checkList, 'payment list', false);
+      return { items: data.data.map(toPayment), hasMore: data.has_more === true };
+    });
+  }
+
+  listRefunds(page: ListPage): Promise<Page<RefundResponse>> {
+    return this.timed('lookup', async () => {
+      const data = readBody(await this.read('refunds', pageParams(page)), checkRefundList, 'refund list', false);
+      return { items: data.data.map(toRefund), hasMore: data.has_more === true };
+    });
+  }
+
   private async timed<T>(operation: ProviderOperation, call: () => Promise<T>): Promise<T> {
     const observe = this.observe;
     if (!observe) return call();
@@ -128,15 +153,7 @@ export class ProviderPaymentService implements PaymentService {
       ...(request.amount ? { amount: request.amount } : {}),
       ...(request.reason ? { reason: request.reason } : {}),
     };
-    const refund = readBody(await this.write('refunds', body, options), checkRefund, 'refund');
-    return {
-      refundId: refund.id,
-      paymentId: refund.payment,
-      amount: refund.amount,
-      currency: refund.currency,
-      status: refund.status,
-      createdAt: new Date(refund.created),
-    };
+    return toRefund(readBody(await this.write('refunds', body, options), checkRefund, 'refund'));
   }
 
   private async lookUp(paymentId: string): Promise<PaymentResponse | null> {
@@ -212,6 +229,21 @@ function readBody<T>(data: unknown, check: (value: unknown) => { ok: true; value
   if (result.ok) return result.value;
   const message = `the provider answered with an unreadable ${what}`;
   throw isWrite ? new PaymentOutcomeUnknownError(message) : new PaymentProviderUnavailableError(message);
+}
+
+function toRefund(refund: Static<typeof ProviderRefund>): RefundResponse {
+  return {
+    refundId: refund.id,
+    paymentId: refund.payment,
+    amount: refund.amount,
+    currency: refund.currency,
+    status: refund.status,
+    createdAt: new Date(refund.created),
+  };
+}
+
+function pageParams(page: ListPage): Record<string, string | number> {
+  return { limit: page.limit, ...(page.startingAfter ? { starting_after: page.startingAfter } : {}) };
 }
 
 function toPayment(p: Static<typeof ProviderPayment>): PaymentResponse {
