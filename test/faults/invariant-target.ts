@@ -9,6 +9,8 @@ export type SchemaOwner = SagaService | 'payment-provider' | 'dead-letters';
  * A ProcessStack is one; an in-process TestStack becomes one with its log capture's lines.
  */
 export interface InvariantTarget {
+  /** Prefix of its schemas: the jobs (the reconciliation runs as one) live under it too. */
+  readonly namespace: string;
   readonly db: pg.Pool;
   table(owner: SchemaOwner, name: string): string;
   logLines(): string[];

@@ -1,4 +1,7 @@
+import type { ReconciliationReport } from '../../services/payment-service/domain/reconciliation/reconcile.js';
 import { readCatalog } from '../../shared/contracts/catalog.js';
+import { JobStore } from '../../shared/jobs/job-store.js';
+import { createLogger } from '../../shared/logging/logger.js';
 import { toMinorUnits } from '../../shared/contracts/money.js';
 import { repoPath } from '../../shared/startup/repo-path.js';
 import { waitFor } from '../support/wait-for.js';
@@ -23,6 +26,8 @@ export interface InvariantReport {
    * (inventory had not applied the event that ends them): normal lag, a violation only if it lasts.
    */
   stock_lagging_at_settle: number;
+  /** What the payment reconciliation checked and found at the end (it must find nothing). */
+  reconciliation: { provider_payments: number; payment_rows: number; healed: number; needs_attention: number; seconds: number } | null;
   violations: string[];
 }
 
@@ -39,7 +44,7 @@ const OFFENDERS_LISTED = 10;
 
 /**
  * Waits for every accepted order to end, then for the system to be quiescent (every event
- * published and applied by each of its subscribers), then checks the eight invariants listed in
+ * published and applied by each of its subscribers), then checks the nine invariants listed in
  * docs/architecture.md against the provider's ledger and the databases. Every service's end state
  * is judged only once it is quiescent: an order that order-service shows ended may still have its
  * compensation on its way to inventory or payment. Returns the figures and the violations (empty =
@@ -176,6 +181,16 @@ export async function checkInvariants(
   const leaks = stack.logLines().filter((line) => /tok_(visa|chargeDeclined)|sk_test_fault_suite_key|Bearer [A-Za-z0-9]/.test(line));
   if (leaks.length > 0) violations.push(`8: ${leaks.length} log lines hold a secret, e.g. ${leaks[0]?.slice(0, 200)}`);
 
+  // 9. the payment reconciliation agrees: nothing to heal, nothing for a person
+  const reconciliation = await reconcileEverything(stack).catch((error: unknown) => {
+    violations.push(`9: the reconciliation did not run: ${(error as Error).message}`);
+    return null;
+  });
+  if (reconciliation && reconciliation.status !== 'complete') violations.push(`9: the reconciliation ended ${reconciliation.status}: ${reconciliation.error}`);
+  for (const found of [...(reconciliation?.healed ?? []), ...(reconciliation?.needs_attention ?? [])]) {
+    violations.push(`9: the reconciliation found ${found.kind} (order ${found.order_id ?? '-'}, payment ${found.payment_id ?? '-'})`);
+  }
+
   const counted = options.countOnly ? new Set(options.countOnly) : undefined;
   const mine = counted ? rows.filter((r) => counted.has(r.id)) : rows;
   return {
@@ -189,8 +204,36 @@ export async function checkInvariants(
     seconds_to_settle: Math.round(secondsToSettle * 10) / 10,
     seconds_to_quiesce: Math.round(quiescence.ms / 100) / 10,
     stock_lagging_at_settle: lagging.total,
+    reconciliation: reconciliation && {
+      provider_payments: reconciliation.checked.provider_payments,
+      payment_rows: reconciliation.checked.local_payments,
+      healed: reconciliation.healed.length,
+      needs_attention: reconciliation.needs_attention.length,
+      seconds: reconciliation.duration_ms / 1000,
+    },
     violations,
   };
+}
+
+/**
+ * Runs payment-service's reconciliation over everything the stack has charged (its job, as an
+ * operator would), once the grace period of the last changes has passed (the stacks set it to 1 s).
+ */
+async function reconcileEverything(stack: InvariantTarget): Promise<ReconciliationReport> {
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const store = await JobStore.open({
+    connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    namespace: stack.namespace,
+    logger: createLogger({ service: 'invariants', level: 'error' }),
+  });
+  try {
+    const { id } = await store.run('payment-service.reconcile', { since: new Date(Date.now() - 6 * 3_600_000).toISOString() });
+    const job = await store.waitFor(id, 120_000);
+    if (job?.state !== 'completed') throw new Error(`its job ${id} is ${job?.state ?? 'still waiting'}: ${JSON.stringify(job?.output ?? null)}`);
+    return job.output as ReconciliationReport;
+  } finally {
+    await store.close();
+  }
 }
 
 async function ledgerByOrder(stack: InvariantTarget) {

@@ -120,7 +120,7 @@ describe('Idempotency-Key', () => {
     // Earlier tests' sagas still in flight would update orders too and queue behind the lock below,
     // each holding one of order-service's few pooled connections, and could leave the request none:
     // let every event be published and applied first.
-    const quiet = await waitForQuiescence({ db: stack.db, table: (owner, name) => stack.table(owner, name), logLines: () => [] });
+    const quiet = await waitForQuiescence({ namespace: stack.namespace, db: stack.db, table: (owner, name) => stack.table(owner, name), logLines: () => [] });
     expect(quiet.left).toEqual([]);
     // Holding a SHARE lock on the orders table parks the first request at its INSERT, after it has
     // claimed the key: "still running", deterministically, with no hook in the service.

@@ -29,6 +29,7 @@ afterAll(async () => {
 });
 
 const target = (): InvariantTarget => ({
+  namespace: stack.namespace,
   db: stack.db,
   table: (owner, name) => stack.table(owner, name),
   logLines: () => stack.logs.lines,

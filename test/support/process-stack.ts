@@ -149,6 +149,9 @@ export class ProcessStack {
         DEADLINE_SWEEP_MS: '1000',
         // Every order ends within the scenario's bound, even one whose charge was dead-lettered.
         SAGA_TIMEOUT_MS: '30000',
+        // The invariant checks run the reconciliation themselves, once the last changes are 1 s old.
+        RECONCILE_INTERVAL: 'off',
+        RECONCILE_GRACE: '1s',
         LOG_LEVEL: 'info',
         ...this.extraEnv,
       },

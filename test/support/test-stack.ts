@@ -97,6 +97,9 @@ export class TestStack {
       ORDER_SERVICE_URL: this.orderApi,
       FAULT_INJECTION_ENABLED: 'true',
       DEADLINE_SWEEP_MS: '500',
+      // The reconciliation runs when a test asks (the invariant checks do), over changes 1 s old.
+      RECONCILE_INTERVAL: 'off',
+      RECONCILE_GRACE: '1s',
       ...this.overrides,
     };
   }
