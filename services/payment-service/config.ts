@@ -18,6 +18,14 @@ export const PaymentConfigSchema = Type.Object({
   /** Breaker: how long it stays open before letting one trial call through. */
   BREAKER_RESET_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100 }),
   /**
+   * Provider calls of each operation in flight at once (charges, refunds, look-ups): each has its own
+   * limit and its own circuit breaker, so slow or failing charges never hold up refunds. The HTTP
+   * client opens up to their sum of connections.
+   */
+  PROVIDER_CHARGE_CONCURRENCY: Type.Integer({ default: 32, minimum: 1, maximum: 1000 }),
+  PROVIDER_REFUND_CONCURRENCY: Type.Integer({ default: 16, minimum: 1, maximum: 1000 }),
+  PROVIDER_LOOKUP_CONCURRENCY: Type.Integer({ default: 16, minimum: 1, maximum: 1000 }),
+  /**
    * How often the reconciliation runs: whole minutes that divide an hour (`5m`, `15m`) or hours that
    * divide a day (`1h`, `6h`); `off`: only when asked.
    */

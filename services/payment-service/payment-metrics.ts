@@ -8,12 +8,12 @@ import type { ProviderCallOutcome, ProviderOperation } from './data-access/payme
 const STATE_VALUE: Record<CircuitState, number> = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 };
 const STATE_LABEL: Record<CircuitState, string> = { CLOSED: 'closed', HALF_OPEN: 'half_open', OPEN: 'open' };
 
-/** payment-service's own metrics: the provider's circuit breaker and the provider calls. */
+/** payment-service's own metrics: the provider's circuit breakers (one per operation) and the provider calls. */
 export class PaymentMetrics {
   private readonly transitions: Counter<'breaker' | 'state'>;
   private readonly calls: Histogram<'operation' | 'outcome'>;
 
-  constructor(registry: MetricsRegistry, breaker: CircuitBreaker) {
+  constructor(registry: MetricsRegistry, breakers: CircuitBreaker[]) {
     const registers = [registry];
     new Gauge({
       name: 'circuit_breaker_state',
@@ -21,7 +21,7 @@ export class PaymentMetrics {
       labelNames: ['breaker'],
       registers,
       collect() {
-        this.set({ breaker: breaker.name }, STATE_VALUE[breaker.state]);
+        for (const breaker of breakers) this.set({ breaker: breaker.name }, STATE_VALUE[breaker.state]);
       },
     });
     this.transitions = new Counter({

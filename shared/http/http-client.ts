@@ -29,6 +29,8 @@ export interface HTTPClientOptions {
   logger: Logger;
   /** @defaultValue 'order-platform/1' */
   userAgent?: string;
+  /** Most connections to the server at once; requests beyond wait for one. @defaultValue 64 */
+  maxSockets?: number;
 }
 
 /** Per-request options of {@link HTTPClient.get} and {@link HTTPClient.post}. */
@@ -82,12 +84,14 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOST
 export class HTTPClient {
   private readonly axios: AxiosInstance;
   private readonly baseUrl: string;
-  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
   /** `server.address` and `server.port` of every span. */
   private readonly server: { address: string; port: number };
 
   constructor(private readonly options: HTTPClientOptions) {
+    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 });
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 });
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     const base = new URL(this.baseUrl);
     this.server = { address: base.hostname, port: Number(base.port) || (base.protocol === 'https:' ? 443 : 80) };

@@ -150,11 +150,13 @@ export class JobRunner {
         retryBackoff: true,
         expireInSeconds: definition.expireInSeconds ?? 900,
       };
-      await this.boss.createQueue(queue, { name: queue, ...settings });
-      // A queue made by an earlier version keeps its settings unless told: the code's are the truth.
-      await this.boss.updateQueue(queue, { name: queue, ...settings });
-      if (definition.cron) await this.boss.schedule(queue, definition.cron, {}, { tz: 'UTC' });
-      else await this.boss.unschedule(queue);
+      await whileContended(async () => {
+        await this.boss.createQueue(queue, { name: queue, ...settings });
+        // A queue made by an earlier version keeps its settings unless told: the code's are the truth.
+        await this.boss.updateQueue(queue, { name: queue, ...settings });
+        if (definition.cron) await this.boss.schedule(queue, definition.cron, {}, { tz: 'UTC' });
+        else await this.boss.unschedule(queue);
+      });
       await this.boss.work<object>(queue, { pollingIntervalSeconds: Math.max(0.5, pollIntervalMs / 1000), batchSize: 1 }, ([job]) =>
         this.runOne(definition, job!),
       );
@@ -193,5 +195,25 @@ export class JobRunner {
     if (error.message === this.lastError.message && now - this.lastError.at < 60_000) return;
     this.lastError = { message: error.message, at: now };
     this.options.logger.warn('job runner error', { error });
+  }
+}
+
+/** Postgres errors of two instances creating the same queue at once (its table, its row). */
+const CONTENDED = new Set(['40P01', '23505', '42P07']);
+
+/**
+ * Runs a queue's setup again when another instance starting at the same moment made it deadlock
+ * or collide (pg-boss creates each queue's partition table in a function that is not safe to run
+ * twice at once); bounded, with a random pause.
+ */
+async function whileContended(setUp: () => Promise<void>, attempts = 5): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await setUp();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (attempt >= attempts || !code || !CONTENDED.has(code)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200 * attempt));
+    }
   }
 }

@@ -84,7 +84,8 @@ export class EventConsumer {
   private transitions: Promise<void> = Promise.resolve();
   private readonly recovery: ChannelRecovery;
   private readonly topology: ConsumerTopology;
-  private readonly lane: Lane;
+  /** The lane this consumer takes messages from. */
+  readonly lane: Lane;
   private readonly logger: Logger;
 
   constructor(private readonly options: EventConsumerOptions) {

@@ -31,17 +31,21 @@ export class ServiceConsumer {
     for (const consumer of this.consumers) await consumer.start();
   }
 
-  /** Stops taking new messages on every lane (see {@link EventConsumer.pause}). */
-  async pause(): Promise<void> {
-    await Promise.all(this.consumers.map((consumer) => consumer.pause()));
+  /** Stops taking new messages on every lane, or on `lane` only (see {@link EventConsumer.pause}). */
+  async pause(lane?: Lane): Promise<void> {
+    await Promise.all(this.on(lane).map((consumer) => consumer.pause()));
   }
 
   /**
-   * Takes messages again on every lane, each lane holding at most `prefetch` unacked messages, or
-   * its own configured prefetch when none is given.
+   * Takes messages again on every lane (or on `lane` only), each holding at most `prefetch` unacked
+   * messages, or its own configured prefetch when none is given.
    */
-  async resume(prefetch?: number): Promise<void> {
-    await Promise.all(this.consumers.map((consumer) => consumer.resume(prefetch)));
+  async resume(prefetch?: number, lane?: Lane): Promise<void> {
+    await Promise.all(this.on(lane).map((consumer) => consumer.resume(prefetch)));
+  }
+
+  private on(lane: Lane | undefined): EventConsumer[] {
+    return lane === undefined ? this.consumers : this.consumers.filter((consumer) => consumer.lane === lane);
   }
 
   /** Stops every lane, letting the messages in hand finish (see {@link EventConsumer.stop}). */

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { CurrencyCode, DecimalAmount, isInvalidAmountError, normaliseAmount } from '../../../../shared/contracts/money.js';
 import { compileValidator } from '../../../../shared/contracts/validator.js';
 import type { HTTPClient } from '../../../../shared/http/http-client.js';
@@ -63,7 +64,7 @@ const ORDER_PAGE_SIZE = 100;
 
 /**
  * Port of the `StripePaymentService` of the payment adapter's Python design: the provider's HTTP
- * API behind the {@link PaymentService} port, each call made through the circuit breaker.
+ * API behind the {@link PaymentService} port, each call made through its operation's circuit breaker.
  *
  * Deliberate differences from the Python, which retried every POST and wrapped every failure in
  * one `PaymentProcessingError`:
@@ -80,12 +81,26 @@ const ORDER_PAGE_SIZE = 100;
  * order's correlation id.
  */
 export class ProviderPaymentService implements PaymentService {
+  private readonly breakers: Record<ProviderOperation, CircuitBreaker>;
+  private readonly limits: Record<ProviderOperation, LimitFunction>;
+
+  /**
+   * @param breakers one breaker per operation (charges, refunds and look-ups do not share one fate:
+   *   failing charges open the charges' circuit and leave refunds flowing), or one for every call
+   * @param concurrency the most calls of each operation in flight at once; the others wait their
+   *   turn before their timeout starts. @defaultValue no limit beyond the HTTP client's sockets
+   */
   constructor(
     private readonly client: HTTPClient,
-    private readonly breaker: CircuitBreaker,
+    breakers: CircuitBreaker | Record<ProviderOperation, CircuitBreaker>,
     /** Told of every call's duration and outcome (metrics). */
     private readonly observe?: ProviderCallObserver,
-  ) {}
+    concurrency: Partial<Record<ProviderOperation, number>> = {},
+  ) {
+    this.breakers = 'execute' in breakers ? { charge: breakers, refund: breakers, lookup: breakers } : breakers;
+    const limit = (operation: ProviderOperation) => pLimit(concurrency[operation] ?? Number.POSITIVE_INFINITY);
+    this.limits = { charge: limit('charge'), refund: limit('refund'), lookup: limit('lookup') };
+  }
 
   processPayment(request: PaymentRequest, options: CallOptions): Promise<PaymentResponse> {
     return this.timed('charge', () => this.charge(request, options));
@@ -119,10 +134,10 @@ export class ProviderPaymentService implements PaymentService {
 
   private async timed<T>(operation: ProviderOperation, call: () => Promise<T>): Promise<T> {
     const observe = this.observe;
-    if (!observe) return call();
+    if (!observe) return this.limits[operation](call);
     const started = performance.now();
     try {
-      const result = await call();
+      const result = await this.limits[operation](call);
       observe(operation, 'success', (performance.now() - started) / 1000);
       return result;
     } catch (error) {
@@ -140,7 +155,7 @@ export class ProviderPaymentService implements PaymentService {
       description: request.description ?? null,
       ...(request.orderId ? { order_id: request.orderId } : {}),
     };
-    const payment = toPayment(readBody(await this.write('payments/create', body, options), checkPayment, 'payment'));
+    const payment = toPayment(readBody(await this.write('charge', 'payments/create', body, options), checkPayment, 'payment'));
     if (payment.status === 'failed') {
       throw new PaymentDeclinedError('the provider recorded the payment as failed', { declineCode: 'card_declined', paymentId: payment.paymentId });
     }
@@ -153,7 +168,7 @@ export class ProviderPaymentService implements PaymentService {
       ...(request.amount ? { amount: request.amount } : {}),
       ...(request.reason ? { reason: request.reason } : {}),
     };
-    return toRefund(readBody(await this.write('refunds', body, options), checkRefund, 'refund'));
+    return toRefund(readBody(await this.write('refund', 'refunds', body, options), checkRefund, 'refund'));
   }
 
   private async lookUp(paymentId: string): Promise<PaymentResponse | null> {
@@ -172,10 +187,10 @@ export class ProviderPaymentService implements PaymentService {
   }
 
   /** A charge or refund: once the request may have left, a failure is an unknown outcome. */
-  private async write(path: string, body: unknown, options: CallOptions): Promise<unknown> {
+  private async write(operation: 'charge' | 'refund', path: string, body: unknown, options: CallOptions): Promise<unknown> {
     if (options.signal?.aborted) throw options.signal.reason; // nothing has been sent
     try {
-      return await this.breaker.execute(
+      return await this.breakers[operation].execute(
         (signal) =>
           this.client.post(path, body, {
             headers: { 'Idempotency-Key': options.idempotencyKey },
@@ -191,7 +206,7 @@ export class ProviderPaymentService implements PaymentService {
 
   private async read(path: string, params?: Record<string, string | number>): Promise<unknown> {
     try {
-      return await this.breaker.execute(() => this.client.get(path, params ? { params } : {}));
+      return await this.breakers.lookup.execute(() => this.client.get(path, params ? { params } : {}));
     } catch (error) {
       throw mapError(error, 'read');
     }
