@@ -39,3 +39,17 @@ describe('start-up with a backing server down', () => {
     expect(stderr).toContain('AMQP_PREFETCH');
   });
 });
+
+describe('start-up off loopback', () => {
+  it.each([
+    ['order-service', {}, 'AUTH_JWT_SECRET'],
+    ['payment-provider', {}, 'PAYMENT_PROVIDER_API_KEY'],
+    ['payment-service', { AUTH_JWT_SECRET: 'a-secret-of-our-own-that-is-long-enough-0000' }, 'PAYMENT_PROVIDER_API_KEY'],
+  ])('when %s listens on 0.0.0.0 with a README default secret, then it prints one line naming it and exits 1', async (service, env, name) => {
+    const { code, stderr } = await runService(service, { HOST: '0.0.0.0', METRICS_PORT: '0', ...env });
+    expect(code).toBe(1);
+    const lines = stderr.split('\n').filter((line) => line.trim() && !line.includes('npm warn'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`${name} is still its local-only default while HOST=0.0.0.0 is reachable from other hosts: set ${name} (or ${name}_FILE)`);
+  });
+});
