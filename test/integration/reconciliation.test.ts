@@ -6,7 +6,7 @@ import type { ReconciliationReport } from '../../services/payment-service/domain
 import { startPaymentService } from '../../services/payment-service/app.js';
 import { loadPaymentConfig } from '../../services/payment-service/config.js';
 import { OrderApi, orderBody, ProviderLedger, type LedgerPayment } from '../support/order-api.js';
-import { TestStack } from '../support/test-stack.js';
+import { MAX_ATTEMPTS, TestStack } from '../support/test-stack.js';
 import { waitFor } from '../support/wait-for.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -196,6 +196,8 @@ describe('the recurring reconciliation', () => {
       RECONCILE_INTERVAL: '1m',
       JOBS_POLL_MS: '500',
       LOG_LEVEL: 'error',
+      // As the stack's own services: its stop deletes the retry queues of that many attempts.
+      MESSAGE_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
     };
     const twins = await Promise.all([startPaymentService(loadPaymentConfig(env)), startPaymentService(loadPaymentConfig(env))]);
     try {

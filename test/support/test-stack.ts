@@ -24,7 +24,8 @@ const env = process.env;
 const AMQP_URL = env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const MAX_ATTEMPTS = 4;
+/** Handler attempts of every in-process service (the retry queues a stack's stop deletes follow from it). */
+export const MAX_ATTEMPTS = 4;
 
 /**
  * True when the suite targets a stack someone else started (docker compose): ORDER_API_URL,
