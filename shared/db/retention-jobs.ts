@@ -24,33 +24,16 @@ export interface RetentionSettings {
  */
 export function retentionJobs(pool: Pool, settings: RetentionSettings, minute: number): JobDefinition<object>[] {
   return [
-    {
-      name: 'outbox-prune',
-      cron: `${minute} * * * *`,
-      run: async (_data, { signal }) => ({
-        deleted: await deleteInBatches(
-          pool,
-          `DELETE FROM outbox WHERE ctid = ANY(ARRAY(
-             SELECT ctid FROM outbox WHERE published_at < clock_timestamp() - make_interval(days => $1) LIMIT $2))`,
-          settings.outboxDays,
-          signal,
-        ),
-      }),
-    },
-    {
-      name: 'inbox-prune',
-      cron: `${(minute + 30) % 60} * * * *`,
-      run: async (_data, { signal }) => ({
-        deleted: await deleteInBatches(
-          pool,
-          `DELETE FROM inbox WHERE ctid = ANY(ARRAY(
-             SELECT ctid FROM inbox WHERE handled_at < clock_timestamp() - make_interval(days => $1) LIMIT $2))`,
-          settings.inboxDays,
-          signal,
-        ),
-      }),
-    },
+    pruneJob(pool, 'outbox-prune', `${minute} * * * *`, 'outbox', 'published_at', settings.outboxDays),
+    pruneJob(pool, 'inbox-prune', `${(minute + 30) % 60} * * * *`, 'inbox', 'handled_at', settings.inboxDays),
   ];
+}
+
+/** A job deleting the rows of `table` whose `column` is older than `days` (table and column are the code's own names). */
+function pruneJob(pool: Pool, name: string, cron: string, table: string, column: string, days: number): JobDefinition<object> {
+  const sql = `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(
+     SELECT ctid FROM ${table} WHERE ${column} < clock_timestamp() - make_interval(days => $1) LIMIT $2))`;
+  return { name, cron, run: async (_data, { signal }) => ({ deleted: await deleteInBatches(pool, sql, days, signal) }) };
 }
 
 async function deleteInBatches(pool: Pool, sql: string, days: number, signal: AbortSignal): Promise<number> {
