@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '../../shared/db/pool.js';
-import { JobRunner, type JobDefinition } from '../../shared/jobs/job-runner.js';
+import { createBoss, JobRunner, type JobDefinition } from '../../shared/jobs/job-runner.js';
 import { JobStore } from '../../shared/jobs/job-store.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { OrderApi } from '../support/order-api.js';
@@ -85,6 +85,22 @@ describe('job runner (pg-boss) on the real Postgres', () => {
     expect(attempts).toHaveLength(4);
     // Only a failed job can be retried.
     expect(await store.retry(id)).toBe(false);
+  });
+
+  it('runs waiting jobs highest priority first', async () => {
+    // Queued before any worker takes the queue, so all three wait together.
+    const boss = createBoss(pools[0]!, namespace);
+    await boss.start();
+    try {
+      await boss.createQueue('prio-service.ordered', { name: 'prio-service.ordered', policy: 'standard' });
+      for (const [n, priority] of [[1, 0], [2, 10], [3, 5]] as const) await boss.send('prio-service.ordered', { n }, { priority });
+    } finally {
+      await boss.stop({ graceful: false, close: false });
+    }
+    const ran: number[] = [];
+    await instance('prio-service', { name: 'ordered', policy: 'standard', run: async (data) => ran.push((data as { n: number }).n) });
+    await waitFor(async () => ran.length === 3, { what: 'the three jobs' });
+    expect(ran).toEqual([2, 3, 1]);
   });
 
   it('runs a recurring job once per tick, however many instances run it', async () => {
