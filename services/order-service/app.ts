@@ -14,7 +14,8 @@ import type { RunningService } from '../../shared/startup/running-service.js';
 import { createServiceConsumer } from '../../shared/startup/start-participant.js';
 import { httpServerMetrics } from '../../shared/observability/http-metrics.js';
 import { startServiceRuntime, type ServiceRuntime } from '../../shared/startup/service-runtime.js';
-import { backlogLimit, tokenSettings, type OrderConfig } from './config.js';
+import { backlogLimit, identityProvider, tokenSettings, type OrderConfig } from './config.js';
+import { startTokenVerifier } from './entry-points/http/auth.js';
 import { readBacklog } from './data-access/backlog-repository.js';
 import { seedCatalog } from './data-access/catalog-repository.js';
 import { BacklogMonitor } from './domain/backlog-monitor.js';
@@ -88,7 +89,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
     observer: metrics,
     observers: [httpServerMetrics(runtime.metrics), metrics.apiOutcomes()],
     logger,
-    auth: tokenSettings(config),
+    auth: await startTokenVerifier(tokenSettings(config), identityProvider(config), logger),
     idempotency,
     admission: admissionControl.handler,
     rateLimit: rateLimit({

@@ -3,6 +3,8 @@ import { commonEnv, loadEnv } from '../../shared/config/index.js';
 import { repoPath } from '../../shared/startup/repo-path.js';
 import type { BacklogLimit } from './domain/admission-policy.js';
 import { authEnv, tokenSettings } from '../../shared/auth/tokens.js';
+import { ConfigError } from '../../shared/config/load-env.js';
+import { identityProviderEnv, identityProviderSettings, type IdentityProviderSettings } from './entry-points/http/identity-provider.js';
 
 export const OrderConfigSchema = Type.Object({
   ...commonEnv,
@@ -15,6 +17,8 @@ export const OrderConfigSchema = Type.Object({
   DEADLINE_SWEEP_MS: Type.Integer({ default: 5_000, minimum: 100 }),
   /** Bearer tokens (HS256): secret (≥ 32 characters; the default is for local use only), iss, aud. */
   ...authEnv,
+  /** Tokens of the shop's identity provider, checked against its key set (JWKS); off unless AUTH_JWKS_URL is set. */
+  ...identityProviderEnv,
   /** How long an Idempotency-Key and its response are kept. */
   IDEMPOTENCY_TTL_S: Type.Integer({ default: 86_400, minimum: 60 }),
   /** Requests a customer may make per RATE_LIMIT_WINDOW_S (all instances together). */
@@ -62,7 +66,15 @@ export function backlogLimit(config: OrderConfig): BacklogLimit {
   return { kind: 'fixed', max };
 }
 
+/** The identity provider's settings, or undefined when AUTH_JWKS_URL is empty (checked by {@link loadOrderConfig}). */
+export function identityProvider(config: OrderConfig): IdentityProviderSettings | undefined {
+  return identityProviderSettings(config, []);
+}
+
 export function loadOrderConfig(env: NodeJS.ProcessEnv = process.env): OrderConfig {
   const config = loadEnv(OrderConfigSchema, env);
+  const problems: string[] = [];
+  identityProviderSettings(config, problems);
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, { context: { problems } });
   return { ...config, CATALOG_FILE: config.CATALOG_FILE || repoPath('infra/seed/catalog.json') };
 }

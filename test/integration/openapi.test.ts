@@ -165,7 +165,7 @@ describe('routes', () => {
       degradable: {},
       deadLetters: deadLettersRouter({ store: stub, publisher: stub, names: stub, idempotency: stub }),
       jobs: express.Router().use(jobsRouter(stub), reconciliationRouter(stub)),
-      auth: { secret: 'x'.repeat(32), issuer: 'test', audience: 'test' },
+      auth: stub,
       admission: (_req, _res, next) => next(),
       rateLimit: (_req, _res, next) => next(),
       trustProxy: false,

@@ -4,7 +4,7 @@ import helmet from 'helmet';
 import { healthRouter, type ReadinessChecks } from '../../../../shared/http/health-server.js';
 import type { Logger } from '../../../../shared/logging/logger.js';
 import { httpServerTracing } from '../../../../shared/observability/http-server-tracing.js';
-import { identify, requireAdmin, requireAuth, type TokenSettings } from './auth.js';
+import { identify, requireAdmin, requireAuth, type TokenVerifier } from './auth.js';
 import { openApiRouter } from './openapi.js';
 import { adminOrdersRouter, ordersRouter, type OrdersRouterDeps } from './orders-router.js';
 import { ProblemError, problemHandler, sendProblem } from './problem.js';
@@ -19,7 +19,7 @@ export interface AppDeps extends OrdersRouterDeps {
   deadLetters: express.Router;
   /** Background jobs of every service (jobs-router.ts) and the payment reconciliation (reconciliation-router.ts). */
   jobs: express.Router;
-  auth: TokenSettings;
+  auth: TokenVerifier;
   /** Admission control for POST /orders (admission.ts); runs before the rate limit. */
   admission: RequestHandler;
   rateLimit: RequestHandler;
