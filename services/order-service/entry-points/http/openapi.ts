@@ -339,7 +339,7 @@ export function openApiDocument() {
           'Takes orders and runs each as a saga (stock, payment, shipping) with compensations. Errors are RFC 9457 problem documents. Every answer (the health probes and `overloaded` refusals aside) carries RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset. While too many orders are in progress, POST /orders answers 503 `overloaded` with Retry-After, having written nothing; reads and cancels are always served.',
       },
       servers: [{ url: '/' }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An HS256 token signed with AUTH_JWT_SECRET (npm run token), or, when AUTH_JWKS_URL is set, a token of the identity provider checked against its published keys. 503 service_unavailable while those keys cannot be fetched.' } } },
       paths,
     }),
   ) as { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>> };
