@@ -89,7 +89,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
     observer: metrics,
     observers: [httpServerMetrics(runtime.metrics), metrics.apiOutcomes()],
     logger,
-    auth: await startTokenVerifier(tokenSettings(config), identityProvider(config), logger),
+    auth: await startTokenVerifier(tokenSettings(config), identityProvider(config), logger, runtime.metrics),
     idempotency,
     admission: admissionControl.handler,
     rateLimit: rateLimit({

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityProvider, loadOrderConfig, tokenSettings } from '../../services/order-service/config.js';
 import { startTokenVerifier, type TokenVerifier } from '../../services/order-service/entry-points/http/auth.js';
 import { createLogger } from '../../shared/logging/logger.js';
+import { createMetricsRegistry, type MetricsRegistry } from '../../shared/observability/metrics.js';
 import { KeySetServer, providerKey, signWith, type ProviderKey } from '../support/key-set-server.js';
 import { EXTERNAL_STACK, TestStack } from '../support/test-stack.js';
 import { adminToken } from '../support/tokens.js';
@@ -41,7 +42,7 @@ const claims = (patch: JWTPayload = {}): JWTPayload => ({
 });
 
 /** A verifier as order-service builds it from its environment. */
-async function verifier(env: Record<string, string> = {}): Promise<TokenVerifier> {
+async function verifier(env: Record<string, string> = {}, registry?: MetricsRegistry): Promise<TokenVerifier> {
   const config = loadOrderConfig({
     PORT: '0',
     AUTH_JWKS_URL: idp.url,
@@ -52,7 +53,7 @@ async function verifier(env: Record<string, string> = {}): Promise<TokenVerifier
     AUTH_ADMIN_ROLE: 'shop-admin',
     ...env,
   });
-  return startTokenVerifier(tokenSettings(config), identityProvider(config), logger);
+  return startTokenVerifier(tokenSettings(config), identityProvider(config), logger, registry);
 }
 
 /** The problem a refused token gets: its type's name and detail. */
@@ -94,7 +95,8 @@ describe('tokens from the identity provider', () => {
   it('when the key set rotates, then a token of the new key is accepted after one refetch and one of the removed key is refused', async () => {
     const next = await providerKey('rsa-2', 'RS256');
     idp.publish(rsa);
-    const verify = await verifier({ AUTH_JWKS_COOLDOWN_MS: '0' });
+    const registry = createMetricsRegistry();
+    const verify = await verifier({ AUTH_JWKS_COOLDOWN_MS: '0' }, registry);
     await expect(verify.verify(await signWith(rsa, claims()))).resolves.toMatchObject({ role: 'customer' });
     const fetchesBefore = idp.fetches;
 
@@ -102,6 +104,9 @@ describe('tokens from the identity provider', () => {
     await expect(verify.verify(await signWith(next, claims()))).resolves.toMatchObject({ role: 'customer' });
     expect(idp.fetches - fetchesBefore, 'the unknown kid fetched the key set once').toBe(1);
     expect((await refusal(verify.verify(await signWith(rsa, claims())))).type).toBe('unauthorized');
+    const metric = await registry.getSingleMetric('auth_key_set_fetches_total')!.get();
+    // Fetched at start, for the new kid, and for the removed one (no cooldown here).
+    expect(metric.values).toEqual([{ labels: { outcome: 'success' }, value: 3 }]);
   });
 
   it('when tokens with unknown kids keep coming, then the key set is fetched at most once per cooldown', async () => {

@@ -3,7 +3,9 @@ import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { TOKEN_ALGORITHM, type Principal, type TokenSettings } from '../../../../shared/auth/tokens.js';
 import { compileValidator } from '../../../../shared/contracts/validator.js';
 import { CustomerId } from '../../../../shared/contracts/common-schemas.js';
+import { Counter } from 'prom-client';
 import type { Logger } from '../../../../shared/logging/logger.js';
+import type { MetricsRegistry } from '../../../../shared/observability/metrics.js';
 import { ProblemError } from './problem.js';
 import { IdentityProviderVerifier, isIdentityProviderError, type IdentityProviderSettings } from './identity-provider.js';
 
@@ -54,9 +56,24 @@ export async function verifyToken(settings: TokenSettings, key: Uint8Array, toke
  * its key set is fetched once now, so that a wrong URL shows in the log at start; a provider that
  * cannot be reached yet does not stop the start (its tokens get 503 until it can).
  */
-export async function startTokenVerifier(settings: TokenSettings, provider: IdentityProviderSettings | undefined, logger: Logger): Promise<TokenVerifier> {
+export async function startTokenVerifier(
+  settings: TokenSettings,
+  provider: IdentityProviderSettings | undefined,
+  logger: Logger,
+  registry?: MetricsRegistry,
+): Promise<TokenVerifier> {
   if (provider === undefined) return tokenVerifier(settings);
-  const external = new IdentityProviderVerifier(provider, (value) => isCustomerId(value).ok);
+  const fetches = new Counter({
+    name: 'auth_key_set_fetches_total',
+    help: "Fetches of the identity provider's key set (JWKS), by outcome: at start, on a token with an unknown kid (at most once per cooldown), when the cached set is old.",
+    labelNames: ['outcome'],
+    registers: registry ? [registry] : [],
+  });
+  const external = new IdentityProviderVerifier(
+    provider,
+    (value) => isCustomerId(value).ok,
+    (outcome) => fetches.inc({ outcome }),
+  );
   try {
     logger.info('identity provider key set loaded', { url: provider.jwksUrl.href, keys: await external.load() });
   } catch (error) {

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload } from 'jose';
 import { isLoopback } from '../../../../shared/config/secrets.js';
 import type { Principal } from '../../../../shared/auth/tokens.js';
 
@@ -122,11 +122,23 @@ export class IdentityProviderVerifier {
   constructor(
     private readonly settings: IdentityProviderSettings,
     private readonly isCustomerId: (value: unknown) => boolean,
+    /** Told of every fetch of the key set (at start, on an unknown `kid`, when the cache is old). */
+    onFetch: (outcome: 'success' | 'failure') => void = () => {},
   ) {
     this.keys = createRemoteJWKSet(settings.jwksUrl, {
       cooldownDuration: settings.cooldownMs,
       cacheMaxAge: settings.cacheMaxAgeMs,
       timeoutDuration: settings.timeoutMs,
+      [customFetch]: async (url, options) => {
+        try {
+          const response = await fetch(url, options);
+          onFetch(response.ok ? 'success' : 'failure');
+          return response;
+        } catch (error) {
+          onFetch('failure');
+          throw error;
+        }
+      },
     });
   }
 
