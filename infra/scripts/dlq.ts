@@ -7,10 +7,12 @@
  *                                         compensation lane (recorded)
  *   purge   <id...> | --all [filters]     hide from the archive (kept for audit)
  *
- * Reads NAMESPACE, DATABASE_URL and AMQP_URL like the services do (AMQP_URL: one broker, or a
- * cluster's nodes as a comma-separated list; any live node is used).
+ * Reads NAMESPACE, DATABASE_URL, AMQP_URL and the AMQP_TLS_* files like the services do (AMQP_URL:
+ * one broker, or a cluster's nodes as a comma-separated list; any live node is used).
  */
 import { parseArgs } from 'node:util';
+import { Type } from '@sinclair/typebox';
+import { amqpTlsEnv, amqpTlsOptions, commonEnv, loadEnv } from '../../shared/config/index.js';
 import { openDeadLetterStore } from '../../shared/dead-letters/open-dead-letter-store.js';
 import type { DeadLetter, DeadLetterFilter } from '../../shared/dead-letters/dead-letter-store.js';
 import { replayDeadLetter } from '../../shared/dead-letters/replay-dead-letter.js';
@@ -34,10 +36,11 @@ const { values, positionals } = parseArgs({
 });
 const [command, ...ids] = positionals;
 const env = process.env;
-const namespace = env.NAMESPACE ?? '';
+const config = loadEnv(Type.Object({ NAMESPACE: commonEnv.NAMESPACE, DATABASE_URL: commonEnv.DATABASE_URL, AMQP_URL: commonEnv.AMQP_URL, ...amqpTlsEnv }), env);
+const namespace = config.NAMESPACE;
 const logger = createLogger({ service: 'dlq-cli', level: 'warn' });
 const { store, pool } = await openDeadLetterStore({
-  connectionString: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  connectionString: config.DATABASE_URL,
   namespace,
   logger,
 });
@@ -82,7 +85,7 @@ try {
     }
     case 'replay': {
       const letters = await selected();
-      const connection = await connectAmqp({ url: env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672', name: 'dlq-cli', logger });
+      const connection = await connectAmqp({ url: config.AMQP_URL, name: 'dlq-cli', logger, tls: amqpTlsOptions(config) });
       const publisher = new EventPublisher({ connection, names: topologyNames(namespace), logger });
       try {
         for (const letter of letters) await replayDeadLetter({ store, publisher, names: topologyNames(namespace) }, letter, `cli:${env.USER ?? 'unknown'}`);

@@ -1,5 +1,5 @@
 import express, { type RequestHandler } from 'express';
-import { Redis } from 'ioredis';
+import { redisTlsOptions } from '../../shared/config/tls-options.js';
 import { JobStore } from '../../shared/jobs/job-store.js';
 import { DeadLetterArchiver } from '../../shared/dead-letters/dead-letter-archiver.js';
 import { openDeadLetterStore } from '../../shared/dead-letters/open-dead-letter-store.js';
@@ -17,6 +17,7 @@ import { startServiceRuntime, type ServiceRuntime } from '../../shared/startup/s
 import { backlogLimit, identityProvider, tokenSettings, type OrderConfig } from './config.js';
 import { startTokenVerifier } from './entry-points/http/auth.js';
 import { readBacklog } from './data-access/backlog-repository.js';
+import { connectRedis } from './data-access/redis-client.js';
 import { seedCatalog } from './data-access/catalog-repository.js';
 import { BacklogMonitor } from './domain/backlog-monitor.js';
 import { DeadlineSweeper } from './domain/deadline-sweeper.js';
@@ -24,11 +25,13 @@ import { admission } from './entry-points/http/admission.js';
 import { createApp } from './entry-points/http/create-app.js';
 import { deadLettersRouter } from './entry-points/http/dead-letters-router.js';
 import { jobsRouter } from './entry-points/http/jobs-router.js';
+import { orderRetentionJobs } from './entry-points/jobs/retention-jobs.js';
 import { reconciliationRouter } from './entry-points/http/reconciliation-router.js';
 import { IdempotencyStore } from './entry-points/http/idempotency.js';
 import { rateLimit } from './entry-points/http/rate-limit.js';
 import { orderHandlers } from './entry-points/messaging/order-handlers.js';
 import { OrderMetrics } from './order-metrics.js';
+import { orderRetention } from './retention-config.js';
 
 export const SERVICE = 'order-service';
 
@@ -43,14 +46,14 @@ export interface RunningOrderService extends RunningService {
  */
 export async function startOrderService(config: OrderConfig, options: { logger?: Logger } = {}): Promise<RunningOrderService> {
   const logger = options.logger ?? createLogger({ service: SERVICE, level: config.LOG_LEVEL });
-  await assertReachable('Redis', config.REDIS_URL);
-  const runtime = await startServiceRuntime({ service: SERVICE, config, logger });
+  const redisTls = redisTlsOptions(config);
+  await assertReachable('Redis', config.REDIS_URL, { tls: redisTls });
+  const redis = await connectRedis({ url: config.REDIS_URL, tls: redisTls, logger });
+  const runtime = await startServiceRuntime({ service: SERVICE, config, logger }).catch((error: unknown) => {
+    redis.disconnect();
+    throw error;
+  });
   await seedCatalog(runtime.pool, readCatalog(config.CATALOG_FILE));
-
-  // Fail fast instead of queueing commands without bound while Redis is down.
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
-  redis.on('error', (error) => logger.warn('redis error', { error }));
-  await redis.connect();
 
   const metrics = new OrderMetrics(runtime.metrics, runtime.pool, logger);
   const consumer = createServiceConsumer(runtime, {
@@ -62,12 +65,15 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
   await consumer.start();
   const sweeper = new DeadlineSweeper(runtime.unitOfWork, config.DEADLINE_SWEEP_MS, logger, metrics);
   sweeper.start();
-  await runtime.jobs.define(sweeper.job()).start();
+  // order-service also hosts operations: it archives every service's dead letters for the admin API
+  // (and prunes the archive).
+  const deadLetters = await openDeadLetterStore({ connectionString: config.DATABASE_URL, namespace: config.NAMESPACE, logger });
+  await runtime.jobs
+    .define(sweeper.job(), ...orderRetentionJobs(SERVICE, { orders: runtime.pool, deadLetters: deadLetters.pool }, orderRetention(config)))
+    .start();
   // order-service also hosts operations: the admin API shows and drives every service's jobs.
   const jobStore = await JobStore.open({ connectionString: config.DATABASE_URL, namespace: config.NAMESPACE, logger });
 
-  // order-service also hosts operations: it archives every service's dead letters for the admin API.
-  const deadLetters = await openDeadLetterStore({ connectionString: config.DATABASE_URL, namespace: config.NAMESPACE, logger });
   const archiver = new DeadLetterArchiver({
     connection: runtime.connection,
     names: runtime.names,

@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { commonEnv, loadEnv } from '../../shared/config/index.js';
+import { redisTlsEnv } from '../../shared/config/tls-env.js';
 import { repoPath } from '../../shared/startup/repo-path.js';
+import { orderRetentionEnv } from './retention-config.js';
 import type { BacklogLimit } from './domain/admission-policy.js';
 import { authEnv, tokenSettings } from '../../shared/auth/tokens.js';
 import { ConfigError } from '../../shared/config/load-env.js';
@@ -10,7 +12,9 @@ export const OrderConfigSchema = Type.Object({
   ...commonEnv,
   PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
   METRICS_PORT: Type.Integer({ default: 9400, minimum: 0, maximum: 65535 }),
+  /** `redis://`, or `rediss://` for TLS (checked against REDIS_TLS_CA_FILE, or Node's built-in CAs). */
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379' }),
+  ...redisTlsEnv,
   /** An order not completed or cancelled this long after it was placed is cancelled (and compensated). */
   SAGA_TIMEOUT_MS: Type.Integer({ default: 300_000, minimum: 1_000 }),
   /** How often the deadline sweeper looks for overdue orders. */
@@ -19,8 +23,10 @@ export const OrderConfigSchema = Type.Object({
   ...authEnv,
   /** Tokens of the shop's identity provider, checked against its key set (JWKS); off unless AUTH_JWKS_URL is set. */
   ...identityProviderEnv,
-  /** How long an Idempotency-Key and its response are kept. */
+  /** How long an Idempotency-Key and its response are kept (Redis); orders keep the key's hash twice as long (retention-config.ts). */
   IDEMPOTENCY_TTL_S: Type.Integer({ default: 86_400, minimum: 60 }),
+  /** ORDER_HISTORY_RETENTION and DEAD_LETTER_RETENTION (retention-config.ts). */
+  ...orderRetentionEnv,
   /** Requests a customer may make per RATE_LIMIT_WINDOW_S (all instances together). */
   RATE_LIMIT_CUSTOMER: Type.Integer({ default: 1_200, minimum: 1 }),
   /** Requests a client address without a valid token may make per RATE_LIMIT_WINDOW_S. */

@@ -1,5 +1,12 @@
+import { assertPostgresConnects } from '../../shared/db/check-postgres.js';
 import { migrate, migrationDirs } from '../../shared/db/migrate.js';
 import { createPool } from '../../shared/db/pool.js';
+import { pruneJob } from '../../shared/db/prune-job.js';
+import { durationSetting } from '../../shared/config/retention-env.js';
+import { queueName } from '../../shared/jobs/job-names.js';
+import { jobMetrics } from '../../shared/jobs/job-metrics.js';
+import { JobRunner } from '../../shared/jobs/job-runner.js';
+import { pruneCron } from '../../shared/jobs/prune-schedule.js';
 import { listen } from '../../shared/http/health-server.js';
 import { createLogger, type Logger } from '../../shared/logging/logger.js';
 import { httpServerMetrics } from '../../shared/observability/http-metrics.js';
@@ -7,15 +14,12 @@ import { createMetricsRegistry, startMetricsServer, type MetricsRegistry, type M
 import { assertReachable } from '../../shared/startup/check-dependencies.js';
 import type { RunningService } from '../../shared/startup/running-service.js';
 import { providerSchema, type PaymentProviderConfig } from './config.js';
-import { expireKeys } from './data-access/idempotency-repository.js';
+import { expiredKeysPrune } from './data-access/idempotency-repository.js';
 import { Faults } from './domain/faults.js';
 import { createProviderApp } from './entry-points/http/create-app.js';
 import { HeldResponses } from './entry-points/http/held-responses.js';
 
 export const SERVICE = 'payment-provider';
-
-/** How often records of Idempotency-Keys past their 24 hours are swept (they are also ignored on use). */
-const KEY_SWEEP_MS = 10 * 60_000;
 
 export interface PaymentProviderOptions {
   /** @defaultValue a logger for the service at the configured LOG_LEVEL */
@@ -24,8 +28,10 @@ export interface PaymentProviderOptions {
 
 /**
  * Starts the mock payment provider: Stripe-like HTTP API over its own Postgres ledger.
- * Checks Postgres is reachable, migrates the `<NAMESPACE>payment_provider` schema, opens the pool
- * and listens on HOST:PORT (PORT 0 picks a free port; `url` has the real one).
+ * Checks Postgres is reachable, migrates the `<NAMESPACE>payment_provider` schema, opens the pool,
+ * listens on HOST:PORT (PORT 0 picks a free port; `url` has the real one) and starts its one job,
+ * the prune of expired Idempotency-Keys (pg-boss, in the namespace's jobs schema, where
+ * `npm run jobs` sees it when the provider shares the services' database).
  */
 export async function startPaymentProvider(config: PaymentProviderConfig, options: PaymentProviderOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger({ service: SERVICE, level: config.LOG_LEVEL });
@@ -42,6 +48,7 @@ export async function startPaymentProvider(config: PaymentProviderConfig, option
 
 async function startProvider(config: PaymentProviderConfig, logger: Logger, metrics: MetricsRegistry, metricsServer: MetricsServer): Promise<RunningService> {
   await assertReachable('PostgreSQL', config.DATABASE_URL);
+  await assertPostgresConnects(config.DATABASE_URL);
   const schema = providerSchema(config);
   // The ledger has no outbox or inbox: only its own folder of migrations.
   await migrate({ connectionString: config.DATABASE_URL, schema, dir: migrationDirs(SERVICE)[1] as string, logger });
@@ -52,6 +59,7 @@ async function startProvider(config: PaymentProviderConfig, logger: Logger, metr
     apiKey: config.PAYMENT_PROVIDER_API_KEY,
     faults: config.FAULT_INJECTION_ENABLED ? new Faults() : undefined,
     held,
+    keyTtlSeconds: config.IDEMPOTENCY_TTL_S,
     logger,
     observers: [httpServerMetrics(metrics)],
   });
@@ -62,22 +70,34 @@ async function startProvider(config: PaymentProviderConfig, logger: Logger, metr
     await pool.end();
     throw error;
   }
-  // Opportunistic expiry: once at start and then every KEY_SWEEP_MS, in the background. Nothing
-  // depends on its timing, since an expired key is claimed afresh on use (claimKey); the sweep
-  // only keeps the table small. Failures are logged and the next sweep tries again.
-  const sweep = () => {
-    expireKeys(pool)
-      .then((expired) => expired > 0 && logger.debug('idempotency keys expired', { expired }))
-      .catch((error: unknown) => logger.warn('idempotency key expiry failed', { error }));
-  };
-  sweep();
-  const expiry = setInterval(sweep, KEY_SWEEP_MS);
-  expiry.unref();
+  const jobs = new JobRunner({
+    pool,
+    namespace: config.NAMESPACE,
+    service: SERVICE,
+    logger,
+    pollIntervalMs: config.JOBS_POLL_MS,
+    observe: jobMetrics(metrics),
+  }).define(
+    pruneJob({
+      name: 'idempotency-key-prune',
+      cron: pruneCron(durationSetting('RETENTION_INTERVAL', config.RETENTION_INTERVAL), queueName(SERVICE, 'idempotency-key-prune')),
+      pool,
+      statement: expiredKeysPrune(config.IDEMPOTENCY_TTL_S),
+    }),
+  );
+  try {
+    await jobs.start();
+  } catch (error) {
+    await jobs.stop().catch(() => undefined);
+    await http.close();
+    await pool.end();
+    throw error;
+  }
   logger.info('service started', { url: http.url, metrics: metricsServer.url, fault_injection: config.FAULT_INJECTION_ENABLED });
   return {
     url: http.url,
     async stop() {
-      clearInterval(expiry);
+      await jobs.stop();
       // Requests held unanswered by fault injection would otherwise keep close() waiting.
       held.destroyAll();
       await http.close();

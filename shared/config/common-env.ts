@@ -1,5 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { AMQP_URL_PATTERN } from './amqp-urls.js';
+import { retentionEnv } from './retention-env.js';
+import { amqpTlsEnv } from './tls-env.js';
 
 /**
  * Environment variables every service reads. Services spread these into their own schema.
@@ -10,6 +12,12 @@ export const commonEnv = {
   NAMESPACE: Type.String({ default: '', pattern: '^[a-z0-9_]*$', maxLength: 30 }),
   /** One broker, or the nodes of a cluster as a comma-separated list (connects to any live one). */
   AMQP_URL: Type.String({ default: 'amqp://guest:guest@127.0.0.1:5672', pattern: AMQP_URL_PATTERN }),
+  /** TLS for `amqps://` nodes: AMQP_TLS_CA_FILE, AMQP_TLS_CERT_FILE, AMQP_TLS_KEY_FILE, AMQP_TLS_KEY_PASSPHRASE (tls-env.ts). */
+  ...amqpTlsEnv,
+  /**
+   * node-postgres connection string. TLS is set in it, libpq style: `?sslmode=verify-full&sslrootcert=<CA file>`
+   * (and `sslcert`/`sslkey` for a client certificate); without `sslmode`, plain text.
+   */
   DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:5432/postgres' }),
   LOG_LEVEL: Type.Union(
     [Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug')],
@@ -25,14 +33,8 @@ export const commonEnv = {
   MESSAGE_RETRY_BASE_MS: Type.Integer({ default: 500, minimum: 10, maximum: 600_000 }),
   /** How often the outbox relay sweeps for rows not yet published (it also runs right after each commit). */
   OUTBOX_SWEEP_MS: Type.Integer({ default: 1000, minimum: 10, maximum: 60_000 }),
-  /** Published outbox rows are kept this many days, then deleted by the hourly `outbox-prune` job. */
-  OUTBOX_RETENTION_DAYS: Type.Integer({ default: 7, minimum: 1, maximum: 3650 }),
-  /**
-   * Ids of applied events (the inbox) are kept this many days, then deleted by the hourly
-   * `inbox-prune` job. A copy of an event arriving after its id is gone would be applied again: keep
-   * it longer than any redelivery can take (broker redeliveries and retries take minutes).
-   */
-  INBOX_RETENTION_DAYS: Type.Integer({ default: 7, minimum: 1, maximum: 3650 }),
+  /** OUTBOX_RETENTION, INBOX_RETENTION and RETENTION_INTERVAL (retention-env.ts). */
+  ...retentionEnv,
   /** How often an idle job worker looks for due jobs (and the cron schedule is checked). */
   JOBS_POLL_MS: Type.Integer({ default: 2_000, minimum: 500, maximum: 60_000 }),
   DB_POOL_SIZE: Type.Integer({ default: 10, minimum: 1, maximum: 200 }),

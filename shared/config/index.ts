@@ -3,3 +3,7 @@ export * from './common-env.js';
 export * from './amqp-urls.js';
 export * from './durations.js';
 export * from './secrets.js';
+export * from './tls-env.js';
+export * from './tls-options.js';
+export * from './url-without-password.js';
+export * from './retention-env.js';

@@ -6,7 +6,15 @@ import { isIP } from 'node:net';
  * `<NAME>_FILE`, the path of a file holding the value (the Docker and Kubernetes convention for
  * secrets): its content, less a final newline, is the value.
  */
-export const SECRET_VARIABLES = ['AUTH_JWT_SECRET', 'PAYMENT_PROVIDER_API_KEY', 'DATABASE_URL', 'AMQP_URL', 'REDIS_URL'] as const;
+export const SECRET_VARIABLES = [
+  'AUTH_JWT_SECRET',
+  'PAYMENT_PROVIDER_API_KEY',
+  'DATABASE_URL',
+  'AMQP_URL',
+  'REDIS_URL',
+  'AMQP_TLS_KEY_PASSPHRASE',
+  'REDIS_TLS_KEY_PASSPHRASE',
+] as const;
 
 /** The defaults that are secrets everybody can read in the README: refused off loopback. */
 export const PUBLIC_DEFAULT_SECRETS = ['AUTH_JWT_SECRET', 'PAYMENT_PROVIDER_API_KEY'] as const;

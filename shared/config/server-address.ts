@@ -1,5 +1,13 @@
 /** The port a client assumes when a URL names none, by scheme. */
-const DEFAULT_PORTS: Record<string, number> = { 'amqp:': 5672, 'amqps:': 5671, 'postgres:': 5432, 'postgresql:': 5432, 'redis:': 6379 };
+const DEFAULT_PORTS: Record<string, number> = {
+  'amqp:': 5672,
+  'amqps:': 5671,
+  'postgres:': 5432,
+  'postgresql:': 5432,
+  'redis:': 6379,
+  // ioredis's default for TLS too: Redis has no separate well-known TLS port.
+  'rediss:': 6379,
+};
 
 export interface ServerAddress {
   host: string;

@@ -1,46 +1,48 @@
 import type { JobDefinition } from '../jobs/job-runner.js';
+import { pruneCron } from '../jobs/prune-schedule.js';
+import { queueName } from '../jobs/job-names.js';
 import type { Pool } from './pool.js';
+import { pruneJob } from './prune-job.js';
 
-/** Rows one DELETE removes: short transactions, so the hot path never waits long on a prune. */
-const BATCH = 1_000;
-
+/** How long the outbox and inbox keep their rows, and how often they are pruned (from OUTBOX_RETENTION, INBOX_RETENTION, RETENTION_INTERVAL). */
 export interface RetentionSettings {
-  /** Published outbox rows are kept this many days (audits, invariant checks), then deleted. */
-  outboxDays: number;
+  /** Published outbox rows are kept this long (audits, invariant checks), then deleted. */
+  outboxMs: number;
   /**
-   * Inbox rows (ids of applied events) are kept this many days. A copy of an event that arrives
-   * after its id was pruned would be applied again, so the window must be longer than any
-   * redelivery can take: broker redeliveries and delay-queue retries take minutes.
+   * Inbox rows (ids of applied events) are kept this long. A copy of an event that arrives after
+   * its id was pruned would be applied again, so the window must be longer than any redelivery or
+   * replay can take: broker redeliveries and delay-queue retries take minutes, a replay of a dead
+   * letter as long as it takes someone to look at it.
    */
-  inboxDays: number;
+  inboxMs: number;
+  /** How often the prunes run (whole minutes dividing an hour, or hours dividing a day). */
+  intervalMs: number;
 }
 
 /**
- * The recurring jobs that keep the outbox and inbox from growing without end: hourly, each deletes
- * rows past their retention in batches of {@link BATCH}, until none is left. Neither table has an
- * index on its timestamp (each would cost every event a second index write); rows are appended in
- * time order, so each batch's scan finds the old ones at the start of the heap, and a prune costs
- * at most one full scan an hour.
+ * The recurring jobs that keep the outbox and inbox from growing without end: every
+ * `intervalMs`, at a minute of its own, each deletes the rows past their retention in batches
+ * until none is left. Neither table has an index on its timestamp (each would cost every event a
+ * second index write); rows are appended in time order, so each batch's scan finds the old ones
+ * near the start of the heap.
  */
-export function retentionJobs(pool: Pool, settings: RetentionSettings, minute: number): JobDefinition<object>[] {
+export function retentionJobs(pool: Pool, service: string, settings: RetentionSettings): JobDefinition<object>[] {
   return [
-    pruneJob(pool, 'outbox-prune', `${minute} * * * *`, 'outbox', 'published_at', settings.outboxDays),
-    pruneJob(pool, 'inbox-prune', `${(minute + 30) % 60} * * * *`, 'inbox', 'handled_at', settings.inboxDays),
+    tablePrune(pool, service, 'outbox-prune', 'outbox', 'published_at', settings.outboxMs, settings.intervalMs),
+    tablePrune(pool, service, 'inbox-prune', 'inbox', 'handled_at', settings.inboxMs, settings.intervalMs),
   ];
 }
 
-/** A job deleting the rows of `table` whose `column` is older than `days` (table and column are the code's own names). */
-function pruneJob(pool: Pool, name: string, cron: string, table: string, column: string, days: number): JobDefinition<object> {
-  const sql = `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(
-     SELECT ctid FROM ${table} WHERE ${column} < clock_timestamp() - make_interval(days => $1) LIMIT $2))`;
-  return { name, cron, run: async (_data, { signal }) => ({ deleted: await deleteInBatches(pool, sql, days, signal) }) };
-}
-
-async function deleteInBatches(pool: Pool, sql: string, days: number, signal: AbortSignal): Promise<number> {
-  let deleted = 0;
-  for (;;) {
-    const { rowCount } = await pool.query(sql, [days, BATCH]);
-    deleted += rowCount ?? 0;
-    if ((rowCount ?? 0) < BATCH || signal.aborted) return deleted;
-  }
+/** Deletes the rows of `table` whose `column` is older than `retentionMs` (table and column are the code's own names). */
+function tablePrune(pool: Pool, service: string, name: string, table: string, column: string, retentionMs: number, intervalMs: number): JobDefinition<object> {
+  return pruneJob({
+    name,
+    cron: pruneCron(intervalMs, queueName(service, name)),
+    pool,
+    statement: {
+      sql: `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(
+              SELECT ctid FROM ${table} WHERE ${column} < now() - make_interval(secs => $1) LIMIT $2))`,
+      params: [retentionMs / 1000],
+    },
+  });
 }

@@ -1,3 +1,4 @@
+import { isDependencyTlsError } from '../errors/dependency-tls-error.js';
 import { isDependencyUnavailableError } from '../errors/dependency-unavailable-error.js';
 import { isConfigError } from '../config/load-env.js';
 import { createLogger } from '../logging/logger.js';
@@ -9,9 +10,10 @@ const TRACE_FLUSH_MS = 5_000;
 
 /**
  * The body of every service's main.ts: starts the service, stops it gracefully on SIGTERM/SIGINT,
- * and turns a missing backing server or a bad configuration into one clear line on stderr
- * (no stack trace) and exit code 1. Tracing (off unless OTEL_TRACES_EXPORTER asks for it) starts
- * before the service and is flushed after it stopped, just before the process exits.
+ * and turns a missing backing server, a failed TLS connection to one or a bad configuration into
+ * one clear line on stderr (no stack trace) and exit code 1. Tracing (off unless
+ * OTEL_TRACES_EXPORTER asks for it) starts before the service and is flushed after it stopped,
+ * just before the process exits.
  */
 export async function runMain(name: string, start: () => Promise<RunningService>): Promise<void> {
   let service: RunningService;
@@ -22,6 +24,8 @@ export async function runMain(name: string, start: () => Promise<RunningService>
   } catch (error) {
     if (isDependencyUnavailableError(error)) {
       process.stderr.write(`${name}: ${error.dependency} is unreachable (${error.context.target ?? ''}); ${error.hint}\n`);
+    } else if (isDependencyTlsError(error)) {
+      process.stderr.write(`${name}: ${error.message}; ${error.hint}\n`);
     } else if (isConfigError(error)) {
       process.stderr.write(`${name}: ${error.message}\n`);
     } else {

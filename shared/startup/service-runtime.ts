@@ -1,5 +1,8 @@
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { SagaService } from '../contracts/saga.js';
+import { durationSetting } from '../config/retention-env.js';
+import { amqpTlsOptions, type AmqpTlsConfig } from '../config/tls-options.js';
+import { assertPostgresConnects } from '../db/check-postgres.js';
 import { migrate, migrationDirs } from '../db/migrate.js';
 import { outboxMetrics } from '../db/outbox-metrics.js';
 import { OutboxRelay } from '../db/outbox-relay.js';
@@ -18,16 +21,16 @@ import { queueDepthMetrics } from '../observability/queue-metrics.js';
 import { assertReachable } from './check-dependencies.js';
 
 /** Settings every message-driven service shares (from `commonEnv`). */
-export interface RuntimeConfig {
+export interface RuntimeConfig extends AmqpTlsConfig {
   NAMESPACE: string;
-  AMQP_URL: string;
   DATABASE_URL: string;
   DB_POOL_SIZE: number;
   DB_BATCH_MAX: number;
   DB_BATCH_LANES: number;
   OUTBOX_SWEEP_MS: number;
-  OUTBOX_RETENTION_DAYS: number;
-  INBOX_RETENTION_DAYS: number;
+  OUTBOX_RETENTION: string;
+  INBOX_RETENTION: string;
+  RETENTION_INTERVAL: string;
   JOBS_POLL_MS: number;
   METRICS_PORT: number;
   HOST: string;
@@ -62,8 +65,9 @@ export interface ServiceRuntime {
 
 /**
  * Brings up what every service needs, in order: checks that Postgres and RabbitMQ are reachable
- * (one clear line if not), migrates the service's schema, opens the pool, connects to the broker,
- * declares the queues of everyone the service publishes to, and starts the outbox relay.
+ * and that TLS to them works where it is asked for (one clear line if not), migrates the service's
+ * schema, opens the pool, connects to the broker, declares the queues of everyone the service
+ * publishes to, and starts the outbox relay.
  */
 export async function startServiceRuntime(options: {
   service: SagaService;
@@ -96,8 +100,16 @@ async function connectRuntime(
   metricsServer: MetricsServer,
 ): Promise<ServiceRuntime> {
   const { config, logger, service } = options;
+  // Before anything connects: TLS files that cannot be used stop the start with a ConfigError.
+  const amqpTls = amqpTlsOptions(config);
+  const retention = {
+    outboxMs: durationSetting('OUTBOX_RETENTION', config.OUTBOX_RETENTION),
+    inboxMs: durationSetting('INBOX_RETENTION', config.INBOX_RETENTION),
+    intervalMs: durationSetting('RETENTION_INTERVAL', config.RETENTION_INTERVAL),
+  };
   await assertReachable('PostgreSQL', config.DATABASE_URL);
-  await assertReachable('RabbitMQ', config.AMQP_URL);
+  await assertReachable('RabbitMQ', config.AMQP_URL, { tls: amqpTls });
+  await assertPostgresConnects(config.DATABASE_URL);
   const schema = `${config.NAMESPACE}${service.replace(/-/g, '_')}`;
   await migrate({
     connectionString: config.DATABASE_URL,
@@ -107,7 +119,7 @@ async function connectRuntime(
   });
   const pool = createPool({ connectionString: config.DATABASE_URL, schema, max: config.DB_POOL_SIZE, logger });
   const names = topologyNames(config.NAMESPACE);
-  const connection = await connectAmqp({ url: config.AMQP_URL, name: service, logger });
+  const connection = await connectAmqp({ url: config.AMQP_URL, name: service, logger, tls: amqpTls });
   const messagingMetrics = new MessagingMetrics(metrics);
   const publisher = new EventPublisher({ connection, names, logger, service, metrics: messagingMetrics });
   await publisher.waitForConnect();
@@ -121,9 +133,7 @@ async function connectRuntime(
     logger,
     pollIntervalMs: config.JOBS_POLL_MS,
     observe: jobMetrics(metrics),
-  }).define(
-    ...retentionJobs(pool, { outboxDays: config.OUTBOX_RETENTION_DAYS, inboxDays: config.INBOX_RETENTION_DAYS }, pruneMinute(service)),
-  );
+  }).define(...retentionJobs(pool, service, retention));
   queueDepthMetrics({
     registry: metrics,
     connection,
@@ -165,11 +175,4 @@ async function connectRuntime(
       await metricsServer.close();
     },
   };
-}
-
-/** Each service prunes at its own minute of the hour, so that the services' prunes do not coincide. */
-function pruneMinute(service: string): number {
-  let hash = 0;
-  for (const char of service) hash = (hash * 31 + char.charCodeAt(0)) % 60;
-  return hash;
 }

@@ -160,6 +160,12 @@ function soakMarkdown(soak: SoakResult): string[] {
     const mb = (value: number | null) => (value !== null && Number.isFinite(value) ? value : 'n/a');
     lines.push(`| ${name} | ${mb(rss.firstMinuteAvgMb)} | ${mb(rss.lastMinuteAvgMb)} | ${mb(rss.maxMb)} | ${mb(rss.growthMbPer10Min)} | ${rss.samples} | ${(rss.perMinuteMb ?? []).map(Math.round).join(' ')} |`);
   }
+  const tables = Object.keys(soak.tableRows?.[0]?.rows ?? {});
+  if (tables.length > 0) {
+    lines.push('', 'Rows of the pruned tables (prunes every minute, retention of minutes): they grow until their retention has passed, then stay flat.', '');
+    lines.push(`| soak time | ${tables.join(' | ')} |`, `|---|${tables.map(() => '---|').join('')}`);
+    for (const point of soak.tableRows!) lines.push(`| ${point.atS} s | ${tables.map((table) => point.rows[table] ?? '').join(' | ')} |`);
+  }
   return lines;
 }
 

@@ -25,6 +25,7 @@ import { orderSender, sagaOutcome } from './order-load.js';
 import { messagingPeers } from './peers/messaging.js';
 import { rateLimiterPeers } from './peers/rate-limiter.js';
 import { writeLatencyPlot } from './plot.js';
+import { prunedTableRows, SOAK_RETENTION_ENV } from './pruned-tables.js';
 import { CpuSampler, peakRssMb, pidsNamed } from './process-usage.js';
 import { writeResults, type BenchResult, type PhaseResult } from './report.js';
 import { soak, type SoakResult } from './soak.js';
@@ -47,7 +48,8 @@ const stackEnv = {
   // there would measure the backlog, not the saga.
   SAGA_TIMEOUT_MS: '300000',
 };
-const stack = await ProcessStack.start(stackEnv, { compiled: true, providerDatabaseUrl });
+// A soak also shows the pruned tables flat: prunes every minute, rows kept minutes (for the whole run).
+const stack = await ProcessStack.start({ ...stackEnv, ...(config.soakMs > 0 ? SOAK_RETENTION_ENV : {}) }, { compiled: true, providerDatabaseUrl });
 const phases: PhaseResult[] = [];
 let peakRss: Record<string, number> = {};
 let idleCpu: Record<string, number> = {};
@@ -145,6 +147,7 @@ try {
       ordersTable,
       settleMs: config.settleMs,
       log,
+      tableRows: prunedTableRows(stack, providerDb),
     });
     log(`  ${JSON.stringify({ posts: soaked.posts, sagas: soaked.sagas })}`);
   }

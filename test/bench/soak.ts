@@ -26,6 +26,8 @@ export interface SoakResult {
   sagas: { completed: number; cancelled: number; unfinished: number };
   /** Current RSS (VmRSS) per service over the soak. */
   rssMb: Record<string, SoakRss>;
+  /** Rows of the pruned tables at the start and after each chunk (about once a minute): flat once their retention has passed. */
+  tableRows?: Array<{ atS: number; rows: Record<string, number> }>;
 }
 
 export interface SoakOptions {
@@ -44,6 +46,8 @@ export interface SoakOptions {
   chunkMs?: number;
   /** @defaultValue 10 000 */
   sampleIntervalMs?: number;
+  /** Row counts of the tables the prunes keep from growing, read at the start and after each chunk. */
+  tableRows?: () => Promise<Record<string, number>>;
 }
 
 const MINUTE_MS = 60_000;
@@ -63,6 +67,14 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
     samples.push({ at: performance.now() - start, rss });
   };
   const since = await dbNow(options.db);
+  const tableRows: NonNullable<SoakResult['tableRows']> = [];
+  const readRows = async () => {
+    if (!options.tableRows) return;
+    const rows = await options.tableRows();
+    tableRows.push({ atS: Math.round((performance.now() - start) / 1000), rows });
+    options.log(`soak rows: ${JSON.stringify(rows)}`);
+  };
+  await readRows();
   sample();
   const sampler = setInterval(sample, sampleIntervalMs);
   const posts = { offered: 0, ok: 0, failed: 0, rejected: 0 };
@@ -78,6 +90,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
       posts.rejected += chunk.rejected;
       p99s.push(chunk.latencyMs.p99);
       options.log(`soak ${Math.round((performance.now() - start) / 1000)} s: ${JSON.stringify({ ok: chunk.ok, rejected: chunk.rejected, failed: chunk.failed, p99: chunk.latencyMs.p99 })}`);
+      await readRows();
     }
   } finally {
     clearInterval(sampler);
@@ -93,6 +106,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
     postP99Ms: { first: p99s[0] ?? NaN, last: p99s.at(-1) ?? NaN, max: p99s.length ? Math.max(...p99s) : NaN },
     sagas: await sagaCounts(options, since, until),
     rssMb: rssTrends(samples, durationMs),
+    ...(options.tableRows ? { tableRows } : {}),
   };
 }
 

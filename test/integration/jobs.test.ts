@@ -230,6 +230,8 @@ describe('jobs of the running services', () => {
       });
     const stats = JSON.parse((await cli('stats', '--json')).stdout) as { name: string }[];
     expect(stats.map((q) => q.name)).toContain('inventory-service.inbox-prune');
+    // The mock provider's prune too: it keeps its jobs in the same schema when it shares the database.
+    expect(stats.map((q) => q.name)).toContain('payment-provider.idempotency-key-prune');
     const ran = JSON.parse((await cli('run', 'inventory-service.inbox-prune', '--wait', '30', '--json')).stdout) as { state: string; output: unknown };
     expect(ran).toMatchObject({ state: 'completed', output: { deleted: 0 } });
     const listed = (await cli('list', '--name', 'inventory-service.inbox-prune')).stdout;

@@ -53,3 +53,38 @@ describe('start-up off loopback', () => {
     expect(lines[0]).toContain(`${name} is still its local-only default while HOST=0.0.0.0 is reachable from other hosts: set ${name} (or ${name}_FILE)`);
   });
 });
+
+describe('start-up with TLS that cannot be set up', () => {
+  const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const broker = new URL((process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672').split(',')[0]!);
+
+  it.each([
+    [
+      'inventory-service',
+      { DATABASE_URL: `${databaseUrl.split('?')[0]}?sslmode=verify-full` },
+      `PostgreSQL TLS connection failed (${databaseUrl.split('?')[0]}?sslmode=verify-full): the server does not support TLS`,
+      'turn TLS on in the server (ssl = on)',
+    ],
+    [
+      'shipping-service',
+      { AMQP_URL: `amqps://guest:guest@${broker.host}` },
+      `RabbitMQ TLS connection failed (amqps://guest:***@${broker.host}): the server did not answer in TLS`,
+      "point AMQP_URL at the broker's TLS listener",
+    ],
+    [
+      'order-service',
+      { REDIS_TLS_CA_FILE: '/etc/ssl/certs/ca-certificates.crt' },
+      'REDIS_TLS_* files are set but REDIS_URL is redis:// (plain text): use rediss:// for TLS',
+      'rediss://',
+    ],
+  ])('when %s starts with %o, then it prints one line naming the server, its URL without password and why, and exits 1', async (service, env, expected, hint) => {
+    const { code, stderr } = await runService(service, env);
+    expect(code).toBe(1);
+    const lines = stderr.split('\n').filter((line) => line.trim() && !line.includes('npm warn'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(expected);
+    expect(lines[0]).toContain(hint);
+    expect(lines[0]).not.toContain('guest:guest');
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});

@@ -19,6 +19,8 @@ export interface ProviderAppDeps {
   faults: Faults | undefined;
   /** Where faulted requests left unanswered are kept, so that stop() can drop them. */
   held: HeldResponses;
+  /** How long an Idempotency-Key's record is kept (IDEMPOTENCY_TTL_S). */
+  keyTtlSeconds: number;
   logger: Logger;
   /** Middleware that watches every request and its answer (metrics), first in the chain. */
   observers?: RequestHandler[];
@@ -53,7 +55,7 @@ export function createProviderApp(deps: ProviderAppDeps): express.Express {
     });
   }
   app.use(express.json({ limit: '100kb' }));
-  const keyed = { pool: deps.pool, fingerprint: apiKeyFingerprint(deps.apiKey), faults: deps.faults, held: deps.held };
+  const keyed = { pool: deps.pool, fingerprint: apiKeyFingerprint(deps.apiKey), faults: deps.faults, held: deps.held, keyTtlSeconds: deps.keyTtlSeconds };
   app.use(paymentsRouter(keyed));
   app.use(refundsRouter(keyed));
   if (deps.faults) app.use(faultsRouter(deps.faults, gauge, deps.logger));

@@ -15,6 +15,8 @@ export interface KeyedExecutionDeps {
   fingerprint: string;
   faults: Faults | undefined;
   held: HeldResponses;
+  /** How long a key's record is kept (IDEMPOTENCY_TTL_S). */
+  keyTtlSeconds: number;
 }
 
 const MAX_KEY_LENGTH = 255;
@@ -63,7 +65,7 @@ export async function executeKeyed(
   const requestHash = createHash('sha256').update(`${req.method} ${req.path} ${canonicalJson(req.body)}`).digest('hex');
   const outcome = await withTransaction(deps.pool, async (client) => {
     if (key !== undefined) {
-      const earlier = await claimKey(client, deps.fingerprint, key, requestHash);
+      const earlier = await claimKey(client, { fingerprint: deps.fingerprint, key, requestHash, ttlSeconds: deps.keyTtlSeconds });
       if (earlier && earlier.request_hash !== requestHash) {
         const reused = providerError(422, 'idempotency_error', 'idempotency_key_reused', 'This Idempotency-Key was used with another request.');
         return { replayed: false, response: reused };
