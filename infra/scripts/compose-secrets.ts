@@ -7,7 +7,14 @@ import { join } from 'node:path';
  * read through `<NAME>_FILE`): made once with random values, never overwritten, so that running
  * this again keeps a stack's secrets (a new Postgres password would not match the data volume's).
  */
-export const COMPOSE_SECRETS = ['auth_jwt_secret', 'payment_provider_api_key', 'postgres_password', 'database_url'] as const;
+export const COMPOSE_SECRETS = [
+  'auth_jwt_secret',
+  'payment_provider_api_key',
+  'postgres_password',
+  'database_url',
+  'rabbitmq_cluster_cookie',
+  'grafana_admin_password',
+] as const;
 export type ComposeSecret = (typeof COMPOSE_SECRETS)[number];
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
@@ -18,6 +25,9 @@ const MAKE: Record<ComposeSecret, (made: (name: ComposeSecret) => string) => str
   payment_provider_api_key: () => `sk_test_${hex(12)}`,
   postgres_password: () => hex(16),
   database_url: (made) => `postgres://postgres:${made('postgres_password')}@postgres:5432/postgres`,
+  // Erlang cookies are capital letters by convention; 32 of them.
+  rabbitmq_cluster_cookie: () => Array.from(randomBytes(32), (byte) => String.fromCharCode(65 + (byte % 26))).join(''),
+  grafana_admin_password: () => hex(12),
 };
 
 /**

@@ -16,27 +16,20 @@ const TRACE_FLUSH_MS = 5_000;
  * just before the process exits.
  */
 export async function runMain(name: string, start: () => Promise<RunningService>): Promise<void> {
-  let service: RunningService;
+  let service: RunningService | undefined;
   let stopTracing: StopTracing = async () => undefined;
-  try {
-    stopTracing = await startTracing(name, { logger: () => createLogger({ service: name, level: 'warn' }) });
-    service = await start();
-  } catch (error) {
-    if (isDependencyUnavailableError(error)) {
-      process.stderr.write(`${name}: ${error.dependency} is unreachable (${error.context.target ?? ''}); ${error.hint}\n`);
-    } else if (isDependencyTlsError(error)) {
-      process.stderr.write(`${name}: ${error.message}; ${error.hint}\n`);
-    } else if (isConfigError(error)) {
-      process.stderr.write(`${name}: ${error.message}\n`);
-    } else {
-      process.stderr.write(`${name}: failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
-    }
-    await flush(stopTracing);
-    process.exit(1);
-  }
+  // Listening from the first moment: a SIGTERM that arrives while the service starts (an orchestrator
+  // giving up on a slow start, a test that saw /healthz before the jobs started) stops it once it
+  // has started, gracefully, instead of killing it half way.
+  let requested: string | undefined;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
+    if (service === undefined) {
+      if (requested !== undefined) process.exit(1);
+      requested = signal;
+      return;
+    }
     stopping = true;
     // A second signal while draining forces the exit.
     process.once(signal, () => process.exit(1));
@@ -57,6 +50,23 @@ export async function runMain(name: string, start: () => Promise<RunningService>
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  try {
+    stopTracing = await startTracing(name, { logger: () => createLogger({ service: name, level: 'warn' }) });
+    service = await start();
+  } catch (error) {
+    if (isDependencyUnavailableError(error)) {
+      process.stderr.write(`${name}: ${error.dependency} is unreachable (${error.context.target ?? ''}); ${error.hint}\n`);
+    } else if (isDependencyTlsError(error)) {
+      process.stderr.write(`${name}: ${error.message}; ${error.hint}\n`);
+    } else if (isConfigError(error)) {
+      process.stderr.write(`${name}: ${error.message}\n`);
+    } else {
+      process.stderr.write(`${name}: failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+    }
+    await flush(stopTracing);
+    process.exit(1);
+  }
+  if (requested !== undefined) stop(requested);
 }
 
 /** Exports what spans are left, for at most TRACE_FLUSH_MS. */
