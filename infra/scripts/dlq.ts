@@ -98,7 +98,7 @@ try {
     }
     case 'purge': {
       const letters = await selected();
-      console.log(`purged ${await store.purge(letters.map((l) => l.id))} dead letter(s)`);
+      console.log(`purged ${(await store.purge(letters.map((l) => l.id), `cli:${env.USER ?? 'unknown'}`)).length} dead letter(s)`);
       break;
     }
     default:

@@ -95,6 +95,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
     observer: metrics,
     observers: [httpServerMetrics(runtime.metrics), metrics.apiOutcomes()],
     logger,
+    console: config.CONSOLE_ENABLED,
     auth: await startTokenVerifier(tokenSettings(config), identityProvider(config), logger, runtime.metrics),
     idempotency,
     admission: admissionControl.handler,
@@ -110,6 +111,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
     corsOrigins: config.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     deadLetters: deadLettersRouter({ store: deadLetters.store, publisher: runtime.publisher, names: runtime.names, idempotency }),
+    deadLetterArchive: deadLetters.store,
     jobs: express.Router().use(jobsRouter(jobStore), reconciliationRouter(jobStore)),
     readiness: { postgres_and_rabbitmq: () => runtime.isReady() },
     // Without Redis: idempotency falls back to the orders table, rate limits to each instance's memory.

@@ -57,6 +57,8 @@ export const OrderConfigSchema = Type.Object({
   ADMISSION_TARGET_SECONDS: Type.Number({ default: 0.5, exclusiveMinimum: 0, maximum: 60 }),
   /** How often each instance re-reads the backlog from Postgres (ms). */
   ADMISSION_REFRESH_MS: Type.Integer({ default: 100, minimum: 10, maximum: 10_000 }),
+  /** Serve the operations console at /console (its data comes from /admin/*, which stays on either way). */
+  CONSOLE_ENABLED: Type.Boolean({ default: true }),
   /** Demo catalog that seeds an empty product table (names, prices, initial stock). */
   CATALOG_FILE: Type.String({ default: '' }),
 });

@@ -7,8 +7,8 @@ import { inventoryHandlers } from '../../services/inventory-service/entry-points
 import { orderHandlers } from '../../services/order-service/entry-points/messaging/order-handlers.js';
 import { paymentHandlers } from '../../services/payment-service/entry-points/messaging/payment-handlers.js';
 import { shippingHandlers } from '../../services/shipping-service/entry-points/messaging/shipping-handlers.js';
-import { EVENT_TYPES, eventVersion, newEvent, publishedBy, saga, subscribersOf, subscriptionsOf, type EventType } from './events.js';
-import { SAGA_SERVICES } from './saga.js';
+import { EVENT_TYPES, eventVersion, isEventType, newEvent, publishedBy, saga, subscribersOf, subscriptionsOf, type EventType } from './events.js';
+import { SAGA_SERVICES, type Subscription } from './saga.js';
 
 /**
  * Compile-time checks: `tsc --noEmit` fails if any line marked @ts-expect-error compiles. The
@@ -78,6 +78,17 @@ describe('the saga declaration', () => {
   it('when every service lists what it publishes, then each event has exactly one publisher', () => {
     const published = SAGA_SERVICES.flatMap((service) => publishedBy(service));
     expect([...published].sort()).toEqual([...EVENT_TYPES].sort());
+  });
+
+  it('when a handler says what it emits, then each is a saga event its own service publishes', () => {
+    for (const type of EVENT_TYPES) {
+      for (const [service, subscription] of Object.entries(saga[type].subscribers) as [string, Subscription][]) {
+        for (const emitted of subscription.emits ?? []) {
+          expect(isEventType(emitted), `${type} → ${service} emits ${emitted}`).toBe(true);
+          expect(saga[emitted as EventType].publisher, `${type} → ${service} emits ${emitted}`).toBe(service);
+        }
+      }
+    }
   });
 
   it('when an event is created by type, then it carries the version the saga declares', () => {

@@ -26,6 +26,12 @@ export interface Subscription {
   role: HandlerRole;
   /** What the subscriber does with the event, in a few words (the docs' event table). */
   does: string;
+  /**
+   * The events the handler publishes when it has done its work: the one the saga expects first,
+   * then the others it may publish instead. None: it publishes nothing (it records, or leaves a
+   * tombstone). What the order still waits for follows from these (order-service's timeline).
+   */
+  emits?: readonly string[];
 }
 
 export interface EventDeclaration {
@@ -48,14 +54,14 @@ export const saga = {
     version: 1,
     data: OrderCreated,
     publisher: 'order-service',
-    subscribers: { 'inventory-service': { role: 'step', does: 'reserve every line or none' } },
+    subscribers: { 'inventory-service': { role: 'step', does: 'reserve every line or none', emits: ['inventory.reserved', 'inventory.rejected'] } },
   },
   'inventory.reserved': {
     version: 1,
     data: InventoryReserved,
     publisher: 'inventory-service',
     subscribers: {
-      'payment-service': { role: 'step', does: 'charge the total' },
+      'payment-service': { role: 'step', does: 'charge the total', emits: ['payment.succeeded', 'payment.failed'] },
       'order-service': { role: 'step', does: 'mark reserved; move the stock read model' },
     },
   },
@@ -70,7 +76,7 @@ export const saga = {
     data: PaymentSucceeded,
     publisher: 'payment-service',
     subscribers: {
-      'shipping-service': { role: 'step', does: 'schedule the shipment' },
+      'shipping-service': { role: 'step', does: 'schedule the shipment', emits: ['shipping.scheduled', 'shipping.failed'] },
       'order-service': { role: 'step', does: 'mark paid' },
     },
   },
@@ -79,7 +85,7 @@ export const saga = {
     data: PaymentFailed,
     publisher: 'payment-service',
     subscribers: {
-      'inventory-service': { role: 'compensation', does: 'release the stock' },
+      'inventory-service': { role: 'compensation', does: 'release the stock', emits: ['inventory.released'] },
       'order-service': { role: 'compensation', does: 'cancel (payment_declined)' },
     },
   },
@@ -94,7 +100,7 @@ export const saga = {
     data: ShippingFailed,
     publisher: 'shipping-service',
     subscribers: {
-      'payment-service': { role: 'compensation', does: 'refund the charge' },
+      'payment-service': { role: 'compensation', does: 'refund the charge', emits: ['payment.refunded'] },
       'order-service': { role: 'compensation', does: 'mark compensating' },
     },
   },
@@ -103,7 +109,7 @@ export const saga = {
     data: PaymentRefunded,
     publisher: 'payment-service',
     subscribers: {
-      'inventory-service': { role: 'compensation', does: 'release the stock' },
+      'inventory-service': { role: 'compensation', does: 'release the stock', emits: ['inventory.released'] },
       'order-service': { role: 'compensation', does: 'cancel (shipping_failed / cancelled)' },
     },
   },
@@ -118,8 +124,8 @@ export const saga = {
     data: OrderCancelRequested,
     publisher: 'order-service',
     subscribers: {
-      'inventory-service': { role: 'compensation', does: 'release, or leave a tombstone' },
-      'payment-service': { role: 'compensation', does: 'refund, settle a charge in doubt, or leave a tombstone' },
+      'inventory-service': { role: 'compensation', does: 'release, or leave a tombstone', emits: ['inventory.released'] },
+      'payment-service': { role: 'compensation', does: 'refund, settle a charge in doubt, or leave a tombstone', emits: ['payment.refunded'] },
       'shipping-service': { role: 'compensation', does: 'cancel the shipment, or leave a tombstone' },
     },
   },

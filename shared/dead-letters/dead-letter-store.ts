@@ -1,4 +1,5 @@
 import type { Pool } from '../db/pool.js';
+import { orderIdOf } from './order-id-of.js';
 
 export interface DeadLetter {
   id: string;
@@ -7,6 +8,8 @@ export interface DeadLetter {
   routing_key: string | null;
   event_type: string | null;
   message_id: string | null;
+  /** The order its event is about (read from the body when archived; see orderIdOf). */
+  order_id: string | null;
   reason: string;
   error: string | null;
   properties: Record<string, unknown>;
@@ -27,18 +30,42 @@ export interface DeadLetterFilter {
   limit?: number;
 }
 
-const COLUMNS = `id, service, queue, routing_key, event_type, message_id, reason, error, properties, body,
+/** Letters of one kind: same service, event type and reason. */
+export interface DeadLetterGroupKey {
+  service: string;
+  event_type: string | null;
+  reason: string;
+}
+
+/** A group of letters waiting for an operator, with when the first and the last of them arrived. */
+export interface DeadLetterGroup extends DeadLetterGroupKey {
+  count: number;
+  first_seen: Date;
+  last_seen: Date;
+}
+
+/**
+ * Letters an operator picked: by id (any not purged), or a whole group (those of it waiting: neither
+ * purged nor replayed, so that acting on a group twice never touches a letter twice).
+ */
+export type DeadLetterSelection = { ids: string[] } | { group: DeadLetterGroupKey };
+
+const COLUMNS = `id, service, queue, routing_key, event_type, message_id, order_id, reason, error, properties, body,
   dead_lettered_at, archived_at, replay_count, last_replayed_at`;
+
+/** Neither purged nor replayed: what a group counts (a replay that fails again comes back as a new letter). */
+const WAITING = 'purged_at IS NULL AND last_replayed_at IS NULL';
 
 /** The archive of dead letters (schema `dead_letters`), shared by the archiver, the CLI and the admin API. */
 export class DeadLetterStore {
   constructor(private readonly pool: Pool) {}
 
-  async archive(letter: Omit<DeadLetter, 'archived_at' | 'replay_count' | 'last_replayed_at'> & { archive_key: string }): Promise<void> {
+  /** Stores a letter once (per archive key), with the order its body names. */
+  async archive(letter: Omit<DeadLetter, 'order_id' | 'archived_at' | 'replay_count' | 'last_replayed_at'> & { archive_key: string }): Promise<void> {
     await this.pool.query(
       `INSERT INTO dead_letters (id, archive_key, service, queue, routing_key, event_type, message_id, reason, error,
-         properties, body, dead_lettered_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (archive_key) DO NOTHING`,
+         properties, body, dead_lettered_at, order_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (archive_key) DO NOTHING`,
       [
         letter.id,
         letter.archive_key,
@@ -52,6 +79,7 @@ export class DeadLetterStore {
         JSON.stringify(letter.properties),
         letter.body,
         letter.dead_lettered_at,
+        orderIdOf(letter.body),
       ],
     );
   }
@@ -84,9 +112,51 @@ export class DeadLetterStore {
     await this.pool.query('INSERT INTO dead_letter_replays (dead_letter_id, requested_by) VALUES ($1, $2)', [id, requestedBy]);
   }
 
-  /** Marks letters purged (kept for audit, hidden from lists); returns how many. */
-  async purge(ids: string[]): Promise<number> {
-    const result = await this.pool.query('UPDATE dead_letters SET purged_at = clock_timestamp() WHERE id = ANY($1::uuid[]) AND purged_at IS NULL', [ids]);
-    return result.rowCount ?? 0;
+  /** Marks letters purged by `purgedBy` (kept for audit, hidden from lists); returns the ids it purged. */
+  async purge(ids: string[], purgedBy: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `UPDATE dead_letters SET purged_at = clock_timestamp(), purged_by = $2
+       WHERE id = ANY($1::uuid[]) AND purged_at IS NULL RETURNING id`,
+      [ids, purgedBy],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /** The open letters of one order, oldest first (at most 100). */
+  async listForOrder(orderId: string): Promise<DeadLetter[]> {
+    const { rows } = await this.pool.query<DeadLetter>(
+      `SELECT ${COLUMNS} FROM dead_letters WHERE order_id = $1 AND purged_at IS NULL ORDER BY dead_lettered_at, id LIMIT 100`,
+      [orderId],
+    );
+    return rows;
+  }
+
+  /** The letters waiting for an operator, by service, event type and reason; largest groups first (at most 1000 groups). */
+  async groups(): Promise<DeadLetterGroup[]> {
+    const { rows } = await this.pool.query<DeadLetterGroup>(
+      `SELECT service, event_type, reason, count(*)::int AS count, min(dead_lettered_at) AS first_seen, max(dead_lettered_at) AS last_seen
+       FROM dead_letters WHERE ${WAITING}
+       GROUP BY service, event_type, reason ORDER BY count DESC, last_seen DESC, service, event_type, reason LIMIT 1000`,
+    );
+    return rows;
+  }
+
+  /** Up to `limit` of the selected letters, oldest first; `more`: the selection holds more than that. */
+  async select(selection: DeadLetterSelection, limit: number): Promise<{ letters: DeadLetter[]; more: boolean }> {
+    const params: unknown[] = [limit + 1];
+    const where: string[] = [];
+    if ('ids' in selection) {
+      where.push('purged_at IS NULL', `id = ANY($${params.push(selection.ids)}::uuid[])`);
+    } else {
+      const { service, event_type, reason } = selection.group;
+      where.push(WAITING, `service = $${params.push(service)}`, `reason = $${params.push(reason)}`);
+      // Two forms, not IS NOT DISTINCT FROM, which no index serves.
+      where.push(event_type === null ? 'event_type IS NULL' : `event_type = $${params.push(event_type)}`);
+    }
+    const { rows } = await this.pool.query<DeadLetter>(
+      `SELECT ${COLUMNS} FROM dead_letters WHERE ${where.join(' AND ')} ORDER BY dead_lettered_at, id LIMIT $1`,
+      params,
+    );
+    return { letters: rows.slice(0, limit), more: rows.length > limit };
   }
 }

@@ -164,6 +164,7 @@ describe('routes', () => {
       readiness: {},
       degradable: {},
       deadLetters: deadLettersRouter({ store: stub, publisher: stub, names: stub, idempotency: stub }),
+      deadLetterArchive: stub,
       jobs: express.Router().use(jobsRouter(stub), reconciliationRouter(stub)),
       auth: stub,
       admission: (_req, _res, next) => next(),
@@ -187,6 +188,7 @@ describe('answers match the document', () => {
     expect((await call('get', '/readyz', { as: null })).status).toBe(200);
     expect((await call('get', '/openapi.json')).status).toBe(200);
     expect((await call('get', '/docs')).status).toBe(200);
+    expect((await call('get', '/console', { as: null })).status).toBe(200);
     expect((await call('get', '/products')).status).toBe(200);
 
     const placed = await call('post', '/orders', { body: orderBody() });
@@ -215,10 +217,19 @@ describe('answers match the document', () => {
     expect((listed.body as { data: { id: string }[] }).data.map((letter) => letter.id)).toEqual(expect.arrayContaining([text, binary]));
     expect(await call('get', '/admin/dead-letters/{id}', { as: 'admin', id: binary })).toMatchObject({ status: 200, body: { body: null } });
     expect(await call('post', '/admin/dead-letters/{id}/replay', { as: 'admin', id: text })).toMatchObject({ status: 202, body: { replay_count: 1 } });
+    const groups = await call('get', '/admin/dead-letters/groups', { as: 'admin' });
+    expect((groups.body as { data: unknown[] }).data).toContainEqual(expect.objectContaining({ service: 'shipping-service', event_type: null, reason: 'retries_exhausted' }));
+    expect(await call('post', '/admin/dead-letters/replay', { as: 'admin', body: { ids: [text] } })).toMatchObject({ status: 202, body: { replayed: 1, ids: [text], more: false } });
     expect((await call('delete', '/admin/dead-letters/{id}', { as: 'admin', id: text })).status).toBe(204);
     expect((await call('delete', '/admin/dead-letters/{id}', { as: 'admin', id: binary })).status).toBe(204);
+    const another = await deadLetter(Buffer.from('not json'));
+    expect(await call('post', '/admin/dead-letters/purge', { as: 'admin', body: { ids: [another] } })).toMatchObject({ status: 200, body: { purged: 1, ids: [another], more: false } });
 
     expect((await call('get', '/admin/orders/{id}', { as: 'admin', id: orderId })).status).toBe(200);
+    const found = await call('get', '/admin/orders', { as: 'admin', query: `?q=${orderId}&limit=1` });
+    expect(found).toMatchObject({ status: 200, body: { data: [{ id: orderId }], next_cursor: null } });
+    expect((await call('get', '/admin/orders/{id}/timeline', { as: 'admin', id: cancellable })).status).toBe(200);
+    expect((await call('post', '/admin/orders/{id}/cancel', { as: 'admin', id: cancellable })).status).toBe(202);
     expect((await call('get', '/admin/jobs/queues', { as: 'admin' })).status).toBe(200);
     const sweep = await call('post', '/admin/jobs/queues/{name}/runs', { as: 'admin', name: 'deadline-sweep', body: {} });
     expect(sweep.status).toBe(202);
@@ -267,6 +278,8 @@ describe('answers match the document', () => {
     await expectProblem('get', '/admin/dead-letters/{id}', 'not_found', { as: 'admin' });
     await expectProblem('post', '/admin/dead-letters/{id}/replay', 'not_found', { as: 'admin' });
     await expectProblem('delete', '/admin/dead-letters/{id}', 'not_found', { as: 'admin', id: 'not-a-uuid' });
+    await expectProblem('get', '/admin/orders/{id}/timeline', 'not_found', { as: 'admin' });
+    await expectProblem('post', '/admin/orders/{id}/cancel', 'not_found', { as: 'admin' });
   });
 
   it('when the request is not valid, then 400 with the declared problem', async () => {
@@ -281,6 +294,9 @@ describe('answers match the document', () => {
     await expectProblem('get', '/orders', 'validation_error', { query: '?colour=red' });
     await expectProblem('post', '/orders/{id}/cancel', 'idempotency_key_invalid', { headers: { 'idempotency-key': 'k'.repeat(256) } });
     await expectProblem('get', '/admin/dead-letters', 'validation_error', { as: 'admin', query: '?limit=-1' });
+    await expectProblem('get', '/admin/orders', 'validation_error', { as: 'admin', query: '?limit=101' });
+    await expectProblem('post', '/admin/dead-letters/replay', 'validation_error', { as: 'admin', body: {} });
+    await expectProblem('post', '/admin/dead-letters/purge', 'validation_error', { as: 'admin', body: { ids: [randomUUID()], group: { service: 'x', event_type: null, reason: 'y' } } });
     for (const [path, methods] of Object.entries(OPERATIONS)) {
       if (!path.includes('{id}')) continue;
       for (const [method, op] of Object.entries(methods)) {

@@ -136,24 +136,39 @@ export async function appendHistory(
 }
 
 export interface OrderPageQuery {
+  /** Only this customer's orders. */
   customerId?: string;
+  /** The order with this id, and the orders of a customer whose id it is (an admin's search box). */
+  orderOrCustomerId?: string;
+  status?: OrderStatus;
+  cancellationReason?: string;
+  /** Placed at or after this instant (ISO 8601). */
+  createdFrom?: string;
+  /** Placed before this instant (ISO 8601). */
+  createdBefore?: string;
   limit: number;
   /** Keyset cursor: the last order of the previous page. */
   after?: { created_at: string; id: string };
 }
 
-/** A page of orders, newest first, by keyset (stable under inserts, no OFFSET scans). */
+/**
+ * A page of orders matching every filter given, newest first, by keyset (stable under inserts, no
+ * OFFSET scans). Each filter has an index to start from: the customer's (orders_customer_idx), the
+ * status's (orders_status_created_idx), the primary key; with none, orders_created_idx.
+ */
 export async function listOrders(client: Queryable, query: OrderPageQuery): Promise<OrderRow[]> {
   const params: unknown[] = [query.limit];
   const where: string[] = [];
-  if (query.customerId !== undefined) {
-    params.push(query.customerId);
-    where.push(`customer_id = $${params.length}`);
+  const param = (value: unknown) => `$${params.push(value)}`;
+  if (query.customerId !== undefined) where.push(`customer_id = ${param(query.customerId)}`);
+  if (query.orderOrCustomerId !== undefined) {
+    where.push(`(id = ${param(query.orderOrCustomerId)}::uuid OR customer_id = ${param(query.orderOrCustomerId)})`);
   }
-  if (query.after) {
-    params.push(query.after.created_at, query.after.id);
-    where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
-  }
+  if (query.status !== undefined) where.push(`status = ${param(query.status)}`);
+  if (query.cancellationReason !== undefined) where.push(`cancellation_reason = ${param(query.cancellationReason)}`);
+  if (query.createdFrom !== undefined) where.push(`created_at >= ${param(query.createdFrom)}::timestamptz`);
+  if (query.createdBefore !== undefined) where.push(`created_at < ${param(query.createdBefore)}::timestamptz`);
+  if (query.after) where.push(`(created_at, id) < (${param(query.after.created_at)}::timestamptz, ${param(query.after.id)}::uuid)`);
   const { rows } = await client.query<OrderRow>(
     `SELECT ${ORDER_COLUMNS} FROM orders ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
      ORDER BY created_at DESC, id DESC LIMIT $1`,

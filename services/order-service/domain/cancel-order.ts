@@ -15,7 +15,29 @@ export async function cancelOrder(
   customerId?: string,
   observer: OrderObserver = UNOBSERVED,
 ): Promise<void> {
-  await unitOfWork.run(async (tx) => {
+  await cancelOnRequest(unitOfWork, { orderId, ...(customerId !== undefined ? { customerId } : {}) }, observer);
+}
+
+/**
+ * An admin cancels any customer's order, by the customer's rules (see {@link cancelOrder}); the
+ * order's history keeps who asked (`requested_by`). Returns whether this request cancelled it
+ * (false: it was cancelled already).
+ */
+export async function cancelOrderForAdmin(
+  unitOfWork: UnitOfWork,
+  request: { orderId: string; admin: string },
+  observer: OrderObserver = UNOBSERVED,
+): Promise<boolean> {
+  return cancelOnRequest(unitOfWork, { orderId: request.orderId, requestedBy: request.admin }, observer);
+}
+
+async function cancelOnRequest(
+  unitOfWork: UnitOfWork,
+  request: { orderId: string; customerId?: string; requestedBy?: string },
+  observer: OrderObserver,
+): Promise<boolean> {
+  const { orderId, customerId } = request;
+  return unitOfWork.run(async (tx) => {
     const order = await findOrder(tx.client, orderId, true);
     if (!order || (customerId !== undefined && order.customer_id !== customerId)) {
       throw new OrderNotFoundError(`order ${orderId} not found`, { context: { order_id: orderId } });
@@ -25,10 +47,11 @@ export async function cancelOrder(
         context: { order_id: orderId },
       });
     }
-    if (order.status === 'cancelled') return;
+    if (order.status === 'cancelled') return false;
     await setStatus(tx.client, orderId, { status: 'cancelled', cancellation_reason: 'customer_request' });
-    await requestCompensation(tx, orderId, 'customer_request');
+    await requestCompensation(tx, orderId, 'customer_request', request.requestedBy);
     tx.afterCommit(() => observer.ended({ status: 'cancelled', cancellation_reason: 'customer_request', created_at: order.created_at }));
+    return true;
   });
 }
 
@@ -47,13 +70,13 @@ export async function cancelOverdue(unitOfWork: UnitOfWork, batchSize = 100, obs
   });
 }
 
-async function requestCompensation(tx: Transaction, orderId: string, reason: 'customer_request' | 'deadline_exceeded') {
+async function requestCompensation(tx: Transaction, orderId: string, reason: 'customer_request' | 'deadline_exceeded', requestedBy?: string) {
   const event = tx.emit('order.cancel_requested', { order_id: orderId, reason }, { correlationId: orderId });
   await appendHistory(tx.client, {
     order_id: orderId,
     event_id: event.id,
     event_type: event.type,
     occurred_at: event.occurred_at,
-    detail: { reason },
+    detail: { reason, ...(requestedBy !== undefined ? { requested_by: requestedBy } : {}) },
   });
 }

@@ -4,14 +4,16 @@ import helmet from 'helmet';
 import { healthRouter, type ReadinessChecks } from '../../../../shared/http/health-server.js';
 import type { Logger } from '../../../../shared/logging/logger.js';
 import { httpServerTracing } from '../../../../shared/observability/http-server-tracing.js';
+import { consoleRouter } from './console-router.js';
 import { identify, requireAdmin, requireAuth, type TokenVerifier } from './auth.js';
 import { openApiRouter } from './openapi.js';
-import { adminOrdersRouter, ordersRouter, type OrdersRouterDeps } from './orders-router.js';
+import { adminOrdersRouter, type AdminOrdersRouterDeps } from './admin-orders-router.js';
+import { ordersRouter, type OrdersRouterDeps } from './orders-router.js';
 import { ProblemError, problemHandler, sendProblem } from './problem.js';
 import { productsRouter } from './products-router.js';
 import { requestContext } from './request-context.js';
 
-export interface AppDeps extends OrdersRouterDeps {
+export interface AppDeps extends OrdersRouterDeps, AdminOrdersRouterDeps {
   logger: Logger;
   readiness: ReadinessChecks;
   /** Dependencies the API works on without, with less (reported by /readyz, never failing it). */
@@ -28,13 +30,15 @@ export interface AppDeps extends OrdersRouterDeps {
   /** Origins allowed by CORS; empty: CORS off (no headers). */
   corsOrigins: string[];
   requestTimeoutMs: number;
+  /** Serve the operations console at /console (CONSOLE_ENABLED). @defaultValue true */
+  console?: boolean;
   /** Middleware that watches every request and its answer (metrics), first in the chain. */
   observers?: RequestHandler[];
 }
 
 /**
  * The order API, in this order: security headers → CORS (only when configured) → request context
- * → timeout → health probes (no token) → token read → admission control (POST /orders only) →
+ * → timeout → health probes and the console's files (no token) → token read → admission control (POST /orders only) →
  * rate limit (per customer, else per address) → OpenAPI and docs (public) → token required → body
  * (JSON only, 100 kB) → routes → problems. Before all of them, after the observers: the request's
  * trace span, so that refused requests are traced too.
@@ -53,6 +57,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(requestContext(deps.logger));
   app.use(requestTimeout(deps.requestTimeoutMs));
   app.use(healthRouter(deps.readiness, deps.degradable));
+  if (deps.console !== false) app.use(consoleRouter());
   app.use(identify(deps.auth));
   app.use(deps.admission);
   app.use(deps.rateLimit);
@@ -62,7 +67,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(express.json({ limit: '100kb', strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(productsRouter(deps.pool));
   app.use(ordersRouter(deps));
-  app.use('/admin', requireAdmin, adminOrdersRouter(deps.pool), deps.deadLetters, deps.jobs);
+  app.use('/admin', requireAdmin, adminOrdersRouter(deps), deps.deadLetters, deps.jobs);
   app.use((req, res) => sendProblem(res, 'not_found', `no route for ${req.method} ${req.path}`));
   app.use(problemHandler(deps.logger));
   return app;

@@ -6,7 +6,7 @@ import type { TopologyNames } from '../../../../shared/messaging/topology-names.
 import { principalOf } from './auth.js';
 import type { IdempotencyStore } from './idempotency.js';
 import { ProblemError } from './problem.js';
-import { DeadLettersQuery } from './schemas.js';
+import { DeadLetterSelectionRequest, DeadLettersQuery, MAX_LETTERS_PER_CALL } from './schemas.js';
 import { validatorFor } from './validate.js';
 
 export interface DeadLettersRouterDeps {
@@ -17,6 +17,7 @@ export interface DeadLettersRouterDeps {
 }
 
 const checkQuery = validatorFor(DeadLettersQuery, 'query');
+const checkSelection = validatorFor(DeadLetterSelectionRequest, 'body');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The JSON view of a dead letter: the body as text when it is text, else base64. */
@@ -41,8 +42,10 @@ export function deadLetterView(letter: DeadLetter) {
 }
 
 /**
- * Operations endpoints for dead letters: list (filters), show, replay, purge. Mounted under
- * `/admin`, behind the admin role (create-app.ts).
+ * Operations endpoints for dead letters: list (filters), show, replay, purge, one at a time or by
+ * the group (service, event type, reason) or ids an operator picked, at most
+ * {@link MAX_LETTERS_PER_CALL} per call. Each replay and purge records the admin's subject.
+ * Mounted under `/admin`, behind the admin role (create-app.ts).
  */
 export function deadLettersRouter(deps: DeadLettersRouterDeps): express.Router {
   const router = express.Router();
@@ -57,6 +60,34 @@ export function deadLettersRouter(deps: DeadLettersRouterDeps): express.Router {
       limit: Math.min(Math.max(Number(query.limit ?? 100), 1), 1000),
     });
     res.json({ data: letters.map(deadLetterView) });
+  });
+
+  router.get('/dead-letters/groups', async (_req, res) => {
+    const groups = await deps.store.groups();
+    res.json({
+      data: groups.map((group) => ({ ...group, first_seen: group.first_seen.toISOString(), last_seen: group.last_seen.toISOString() })),
+    });
+  });
+
+  /** The letters a batch acts on: the ids given (each once), or the group's, oldest first. */
+  const selected = (body: unknown) => {
+    const selection = checkSelection(body ?? {});
+    return deps.store.select('ids' in selection ? { ids: [...new Set(selection.ids.map((id) => id.toLowerCase()))] } : selection, MAX_LETTERS_PER_CALL);
+  };
+
+  // One at a time, each confirmed then recorded, as the single replay does: a failure part way
+  // leaves the letters replayed so far recorded, and the rest of the group waiting.
+  router.post('/dead-letters/replay', async (req, res) => {
+    const admin = principalOf(res).subject;
+    const { letters, more } = await selected(req.body);
+    for (const letter of letters) await replayDeadLetter(deps, letter, admin);
+    res.status(202).json({ replayed: letters.length, ids: letters.map((letter) => letter.id), more });
+  });
+
+  router.post('/dead-letters/purge', async (req, res) => {
+    const { letters, more } = await selected(req.body);
+    const purged = await deps.store.purge(letters.map((letter) => letter.id), principalOf(res).subject);
+    res.json({ purged: purged.length, ids: purged, more });
   });
 
   const load = async (id: string) => {
@@ -80,7 +111,7 @@ export function deadLettersRouter(deps: DeadLettersRouterDeps): express.Router {
   });
 
   router.delete('/dead-letters/:id', async (req, res) => {
-    await deps.store.purge([(await load(req.params.id)).id]);
+    await deps.store.purge([(await load(req.params.id)).id], principalOf(res).subject);
     res.status(204).end();
   });
   return router;

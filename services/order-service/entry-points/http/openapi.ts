@@ -4,8 +4,13 @@ import { MAX_KEY_LENGTH } from './idempotency.js';
 import { PROBLEM_TYPES, problemTypeUri, type ProblemType } from './problem.js';
 import { ReconcileRequest } from './reconciliation-router.js';
 import {
+  AdminOrdersQuery,
   CreateOrderRequest,
+  DeadLetterGroupList,
   DeadLetterList,
+  DeadLetterPurgeResult,
+  DeadLetterReplayResult,
+  DeadLetterSelectionRequest,
   DeadLetterView,
   Health,
   JobList,
@@ -16,6 +21,7 @@ import {
   RunJobRequest,
   OrderList,
   OrderResponse,
+  OrderTimeline,
   Problem,
   ProductList,
 } from './schemas.js';
@@ -81,6 +87,14 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
   },
   '/openapi.json': { get: { summary: 'This document', tag: 'docs', ok: [200, Type.Object({}), 'OpenAPI 3.1'], problems: ['rate_limited'] } },
   '/docs': { get: { summary: 'This document as an HTML page', tag: 'docs', ok: [200, null, 'HTML'], problems: ['rate_limited'] } },
+  '/console': {
+    get: {
+      summary: 'The operations console: an HTML page for admins, whose data comes from /admin/* with the admin token it signs in with (503 until it is built)',
+      tag: 'docs',
+      ok: [200, null, 'HTML'],
+      problems: ['service_unavailable'],
+    },
+  },
   '/products': {
     get: { summary: 'The catalog: prices per currency and available stock', tag: 'products', auth: 'customer', ok: [200, ProductList, 'the catalog'] },
   },
@@ -140,6 +154,24 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       problems: ['not_found', 'order_not_cancellable', 'idempotency_key_invalid', 'idempotency_key_in_use', 'idempotency_key_reused'],
     },
   },
+  '/admin/orders': {
+    get: {
+      summary: 'Search every customer\'s orders, newest first, without their history',
+      tag: 'operations',
+      auth: 'admin',
+      params: [
+        query('q', AdminOrdersQuery.properties.q, 'an order id (that order), or else a customer id (that customer\'s orders), matched exactly'),
+        query('status', AdminOrdersQuery.properties.status, 'pending, reserved, paid, compensating, completed or cancelled'),
+        query('cancellation_reason', AdminOrdersQuery.properties.cancellation_reason, 'e.g. shipping_failed, payment_declined, customer_request'),
+        query('created_after', AdminOrdersQuery.properties.created_after, 'placed at or after this instant (RFC 3339, with its offset)'),
+        query('created_before', AdminOrdersQuery.properties.created_before, 'placed before this instant (RFC 3339, with its offset)'),
+        query('limit', AdminOrdersQuery.properties.limit, 'page size, 1 to 100 (default 20)'),
+        query('cursor', AdminOrdersQuery.properties.cursor, 'next_cursor of the previous page (same filters)'),
+      ],
+      ok: [200, OrderList, 'one page'],
+      problems: ['validation_error'],
+    },
+  },
   '/admin/orders/{id}': {
     get: {
       summary: 'Any customer\'s order, with its saga history',
@@ -148,6 +180,27 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       params: [orderId],
       ok: [200, OrderResponse, 'the order'],
       problems: ['not_found'],
+    },
+  },
+  '/admin/orders/{id}/timeline': {
+    get: {
+      summary:
+        "Any customer's order as its saga ran: each event with its publisher, role (start: order.created; compensation: an event some subscriber handles as a compensation; else step) and time since the previous one; the events still expected (from the saga declaration); its open dead letters; its payment and shipment",
+      tag: 'operations',
+      auth: 'admin',
+      params: [orderId],
+      ok: [200, OrderTimeline, 'the timeline'],
+      problems: ['not_found'],
+    },
+  },
+  '/admin/orders/{id}/cancel': {
+    post: {
+      summary: "Cancel any customer's order before shipment, by the customer's rules; compensations follow (the admin is logged and kept in the history)",
+      tag: 'operations',
+      auth: 'admin',
+      params: [orderId],
+      ok: [202, OrderResponse, 'cancelling (or already cancelled)'],
+      problems: ['not_found', 'order_not_cancellable'],
     },
   },
   '/admin/dead-letters': {
@@ -163,6 +216,34 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
         query('limit', Type.String({ pattern: '^[0-9]{1,6}$' }), 'at most this many (default 100, at most 1000)'),
       ],
       ok: [200, DeadLetterList, 'the letters'],
+      problems: ['validation_error'],
+    },
+  },
+  '/admin/dead-letters/groups': {
+    get: {
+      summary: 'Dead letters waiting for an operator (neither purged nor replayed), by service, event type and reason; largest groups first',
+      tag: 'operations',
+      auth: 'admin',
+      ok: [200, DeadLetterGroupList, 'the groups'],
+    },
+  },
+  '/admin/dead-letters/replay': {
+    post: {
+      summary: 'Send the letters picked (by ids, or a group\'s waiting letters, oldest first) back to their queues, each once, at most 1000 per call (each replay recorded with the admin)',
+      tag: 'operations',
+      auth: 'admin',
+      body: DeadLetterSelectionRequest,
+      ok: [202, DeadLetterReplayResult, 'replayed; `more`: the group has more letters waiting'],
+      problems: ['validation_error'],
+    },
+  },
+  '/admin/dead-letters/purge': {
+    post: {
+      summary: 'Purge the letters picked (by ids, or a group\'s waiting letters, oldest first), at most 1000 per call (kept for audit, with the admin who purged them)',
+      tag: 'operations',
+      auth: 'admin',
+      body: DeadLetterSelectionRequest,
+      ok: [200, DeadLetterPurgeResult, 'purged; `more`: the group has more letters waiting'],
       problems: ['validation_error'],
     },
   },
@@ -249,8 +330,8 @@ const BODY_PROBLEMS: ProblemType[] = ['malformed_json', 'payload_too_large', 'un
 /** A path parameter that does not percent-decode (`/orders/%ZZ`) is refused before the handler runs (problem.ts). */
 const PATH_PROBLEMS: ProblemType[] = ['validation_error'];
 
-/** The health probes answer before the token is read and the rate limit counts (create-app.ts). */
-const isProbe = (path: string) => path === '/healthz' || path === '/readyz';
+/** The health probes and the console's page answer before the token is read and the rate limit counts (create-app.ts). */
+const isProbe = (path: string) => path === '/healthz' || path === '/readyz' || path === '/console';
 
 /** RateLimit-* on a problem answer: required, except where admission control may answer before the limit counts. */
 function rateLimitHeaders(types: ProblemType[]): Record<string, Header> {
@@ -303,7 +384,7 @@ function operationDocument(path: string, method: string, op: Operation) {
     [status]: {
       description,
       ...(Object.keys(okHeaders).length > 0 ? { headers: okHeaders } : {}),
-      ...(schema ? { content: { 'application/json': { schema } } } : path === '/docs' ? { content: { 'text/html': { schema: { type: 'string' } } } } : {}),
+      ...(schema ? { content: { 'application/json': { schema } } } : path === '/docs' || path === '/console' ? { content: { 'text/html': { schema: { type: 'string' } } } } : {}),
     },
   };
   for (const [code, types] of [...byStatus].sort(([a], [b]) => a - b)) responses[code] = problemResponse(types, problemHeaders(code, types, limited));

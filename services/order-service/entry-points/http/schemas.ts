@@ -186,3 +186,97 @@ export const Problem = Type.Object({
 });
 
 export const Health = Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.Boolean())) });
+
+/** Text typed into a search box: no control characters (Postgres refuses a NUL in text). */
+const SearchText = text(200);
+/** An instant with its offset, as Postgres reads it (no year 0000). */
+const Instant = Type.String({ format: 'date-time', pattern: '^(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}T' });
+/** A UUID in its plain form (the `uuid` format also passes `urn:uuid:` ids, which Postgres refuses). */
+const PlainUuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
+
+export const AdminOrdersQuery = Type.Object(
+  {
+    q: Type.Optional(SearchText),
+    status: Type.Optional(OrderStatusSchema),
+    cancellation_reason: Type.Optional(Type.String({ pattern: '^[a-z_]{1,50}$' })),
+    created_after: Type.Optional(Instant),
+    created_before: Type.Optional(Instant),
+    limit: Type.Optional(Type.String({ pattern: '^(100|[1-9][0-9]?)$' })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+const SagaRoleSchema = Type.Union([Type.Literal('start'), Type.Literal('step'), Type.Literal('compensation')]);
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+
+export const OrderTimeline = Type.Object({
+  order: OrderResponse,
+  entries: Type.Array(
+    Type.Object({
+      event_id: Uuid,
+      event_type: Type.String(),
+      service: Type.String({ description: 'the event\'s publisher' }),
+      role: SagaRoleSchema,
+      occurred_at: Timestamp,
+      recorded_at: Timestamp,
+      duration_ms: Type.Integer({ minimum: 0, description: 'since the previous entry occurred (0 for the first)' }),
+      detail: Type.Record(Type.String(), Type.Unknown()),
+    }),
+  ),
+  ahead: Type.Array(Type.Object({ event_type: Type.String(), service: Type.String(), role: SagaRoleSchema }), {
+    description: 'the events the saga still expects, in order; empty once the order is completed or cancelled',
+  }),
+  dead_letters: Type.Array(
+    Type.Object({
+      id: Uuid,
+      service: Type.String(),
+      event_type: NullableString,
+      reason: Type.String(),
+      error: NullableString,
+      dead_lettered_at: Timestamp,
+      replay_count: Type.Integer(),
+    }),
+    { description: 'open (not purged) dead letters of this order\'s events, oldest first' },
+  ),
+  payment: Type.Union([
+    Type.Object({ payment_id: Type.String(), amount: DecimalAmount, currency: CurrencyCode, refunded: Type.Boolean(), refund_id: NullableString }),
+    Type.Null(),
+  ]),
+  shipment: Type.Union([Type.Object({ tracking_number: Type.String(), carrier: Type.String() }), Type.Null()]),
+});
+export type OrderTimeline = Static<typeof OrderTimeline>;
+
+export const DeadLetterGroupList = Type.Object({
+  data: Type.Array(
+    Type.Object({
+      service: Type.String(),
+      event_type: NullableString,
+      reason: Type.String(),
+      count: Type.Integer({ minimum: 1 }),
+      first_seen: Timestamp,
+      last_seen: Timestamp,
+    }),
+  ),
+});
+
+/** A group of dead letters, as GET /admin/dead-letters/groups names it. */
+const GroupKey = Type.Object(
+  { service: Type.String({ maxLength: 100 }), event_type: Type.Union([Type.String({ maxLength: 100 }), Type.Null()]), reason: Type.String({ maxLength: 100 }) },
+  { additionalProperties: false },
+);
+
+/** At most this many letters are replayed or purged per call. */
+export const MAX_LETTERS_PER_CALL = 1000;
+
+export const DeadLetterSelectionRequest = Type.Union(
+  [
+    Type.Object({ ids: Type.Array(PlainUuid, { minItems: 1, maxItems: MAX_LETTERS_PER_CALL }) }, { additionalProperties: false }),
+    Type.Object({ group: GroupKey }, { additionalProperties: false }),
+  ],
+  { description: 'exactly one of `ids` (letters not purged) or `group` (its letters neither purged nor replayed yet)' },
+);
+
+const actedOn = { ids: Type.Array(Uuid), more: Type.Boolean({ description: `the group holds more letters than the ${MAX_LETTERS_PER_CALL} acted on: call again` }) };
+export const DeadLetterReplayResult = Type.Object({ replayed: Type.Integer(), ...actedOn });
+export const DeadLetterPurgeResult = Type.Object({ purged: Type.Integer(), ...actedOn });

@@ -1,0 +1,29 @@
+import { useEffect, useState } from 'preact/hooks';
+
+/** The page the location's hash names: `#/orders`, `#/orders/<id>`, `#/dead-letters` … (no server routes). */
+export type Route = { page: 'orders'; query: URLSearchParams } | { page: 'order'; id: string } | { page: 'dead-letters' } | { page: 'not-found' };
+
+export function parseRoute(hash: string): Route {
+  const [path = '', search = ''] = hash.replace(/^#/, '').split('?');
+  const parts = path.split('/').filter(Boolean);
+  if (parts.length === 0 || (parts[0] === 'orders' && parts.length === 1)) return { page: 'orders', query: new URLSearchParams(search) };
+  if (parts[0] === 'orders' && parts.length === 2) return { page: 'order', id: decodeURIComponent(parts[1]!) };
+  if (parts[0] === 'dead-letters' && parts.length === 1) return { page: 'dead-letters' };
+  return { page: 'not-found' };
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(location.hash));
+  useEffect(() => {
+    const changed = () => setRoute(parseRoute(location.hash));
+    window.addEventListener('hashchange', changed);
+    return () => window.removeEventListener('hashchange', changed);
+  }, []);
+  return route;
+}
+
+export const href = {
+  orders: (query?: URLSearchParams) => `#/orders${query && [...query].length > 0 ? `?${query}` : ''}`,
+  order: (id: string) => `#/orders/${encodeURIComponent(id)}`,
+  deadLetters: () => '#/dead-letters',
+};

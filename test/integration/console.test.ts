@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleConsole } from '../../infra/scripts/console-bundle.js';
+import { launchChromium } from '../support/browser.js';
+import { ADDRESS, OrderApi, orderBody } from '../support/order-api.js';
+import { EXTERNAL_STACK, TestStack } from '../support/test-stack.js';
+import { adminToken, customerToken } from '../support/tokens.js';
+import { waitFor } from '../support/wait-for.js';
+
+/**
+ * The operations console in a real browser (Debian's Chromium through playwright-core) against a
+ * stack of real services: sign-in, orders, one order's saga, dead letters. Each page is also
+ * photographed at 1280 and 390 px into docs/console/ (the README shows them).
+ */
+const SHOTS = path.resolve(import.meta.dirname, '..', '..', 'docs', 'console');
+const WIDTHS = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } } as const;
+
+let stack: TestStack;
+let browser: Browser;
+let customer: OrderApi;
+const CUSTOMER = `cus_console_${randomUUID().slice(0, 8)}`;
+
+beforeAll(async () => {
+  await bundleConsole();
+  mkdirSync(SHOTS, { recursive: true });
+  stack = await TestStack.start();
+  customer = new OrderApi(stack, CUSTOMER);
+  browser = await launchChromium();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+/** A page of the console at a width, signed in with `token` (or not signed in). */
+async function open(width: keyof typeof WIDTHS, hash = '', token?: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: WIDTHS[width] });
+  page.setDefaultTimeout(15_000);
+  await page.goto(`${stack.orderApi}/console${hash}`);
+  if (token) {
+    await page.getByLabel('Admin token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'Orders' }).waitFor();
+  }
+  return page;
+}
+
+/** Both widths' screenshots of what `show` opens, each checked for sideways scrolling first. */
+async function photograph(name: string, show: (width: keyof typeof WIDTHS) => Promise<Page>): Promise<void> {
+  for (const width of Object.keys(WIDTHS) as (keyof typeof WIDTHS)[]) {
+    const page = await show(width);
+    // Usable at that width: the page never scrolls sideways (wide tables scroll inside their box).
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth'), `${name} at ${width}`).toBeLessThanOrEqual(WIDTHS[width].width);
+    await page.screenshot({ path: path.join(SHOTS, `${name}-${width}.png`), fullPage: true });
+    await page.close();
+  }
+}
+
+describe.skipIf(EXTERNAL_STACK)('the operations console', () => {
+  it('when an admin signs in, then the orders page shows; a customer token is refused with a clear message; signing out forgets the token', async () => {
+    await photograph('sign-in', (width) => open(width));
+    const page = await open('desktop');
+    await page.getByLabel('Admin token').fill(await customerToken(CUSTOMER));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toMatch(/not an admin’s: the console is for operators only/);
+    expect(await page.evaluate<number>('sessionStorage.length')).toBe(0);
+
+    await page.getByLabel('Admin token').fill(await adminToken());
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Search orders').waitFor();
+    expect(await page.evaluate<string[]>('Object.values(sessionStorage)')).toEqual([await adminToken()]);
+    expect((await page.context().cookies()).length, 'no cookie').toBe(0);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Admin token').waitFor();
+    expect(await page.evaluate<number>('sessionStorage.length')).toBe(0);
+    await page.close();
+  });
+
+  it('when an order is searched by its id or its customer, then it is listed, and its page shows the completed saga in order', async () => {
+    const placed = await customer.place();
+    await customer.settled(placed.id);
+    const page = await open('desktop', '', await adminToken());
+
+    await page.getByLabel('Search orders').fill(placed.id);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('link', { name: placed.id }).waitFor();
+    await page.getByLabel('Search orders').fill(CUSTOMER);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('link', { name: placed.id }).click();
+
+    const timeline = page.getByRole('list', { name: 'Saga timeline' });
+    await timeline.getByText('shipping.scheduled').waitFor();
+    const steps = await timeline.locator('.what').allTextContents();
+    expect(steps).toEqual(['order.created', 'inventory.reserved', 'payment.succeeded', 'shipping.scheduled']);
+    await expect(page.locator('.badge').first().textContent()).resolves.toBe('completed');
+    await expect(page.locator('.facts dd', { hasText: 'tracking' }).textContent()).resolves.toMatch(/tracking \S+/);
+    await page.close();
+
+    await photograph('orders', (width) => open(width, `#/orders?q=${CUSTOMER}`, undefined).then(signInAgain).then(async (p) => {
+      await p.getByRole('link', { name: placed.id }).waitFor();
+      return p;
+    }));
+    await photograph('order-completed', (width) => open(width, `#/orders/${placed.id}`).then(signInAgain).then(async (p) => {
+      await p.getByRole('list', { name: 'Saga timeline' }).getByText('shipping.scheduled').waitFor();
+      return p;
+    }));
+  });
+
+  it('when an order fails to ship, then its page shows the refund and the stock release after the failure, in order, while it updates by itself', async () => {
+    const failing = await customer.place(orderBody({ shipping_address: { ...ADDRESS, country: 'AQ' } }));
+    const page = await open('desktop', `#/orders/${failing.id}`).then(signInAgain);
+    // The page was opened while the saga ran: it follows it to the end without a reload.
+    const timeline = page.getByRole('list', { name: 'Saga timeline' });
+    await timeline.getByText('inventory.released').waitFor({ timeout: 30_000 });
+    const steps = await timeline.locator('.entry:not(.entry-ahead) .what').allTextContents();
+    const at = (type: string) => steps.indexOf(type);
+    expect(at('shipping.failed')).toBeGreaterThan(at('payment.succeeded'));
+    expect(at('payment.refunded')).toBeGreaterThan(at('shipping.failed'));
+    expect(at('inventory.released')).toBeGreaterThan(at('shipping.failed'));
+    await expect(page.locator('.badge').first().textContent()).resolves.toMatch(/^cancelled/);
+    await expect(page.locator('.facts dd', { hasText: 'refunded' }).textContent()).resolves.toMatch(/refunded/);
+    await page.close();
+    await photograph('order-refunded', (width) => open(width, `#/orders/${failing.id}`).then(signInAgain).then(async (p) => {
+      await p.getByRole('list', { name: 'Saga timeline' }).getByText('inventory.released').waitFor();
+      return p;
+    }));
+  });
+
+  it('when a dead letter arrives, then it shows in its group; replaying the group sends it back and the group goes', async () => {
+    const reason = 'retries_exhausted';
+    const messageId = randomUUID();
+    await stack.broker.sendToQueue(stack.broker.names.deadLetterQueue('shipping-service'), { not: 'an event this service knows' }, {
+      messageId,
+      type: 'console.test',
+      headers: { 'x-dead-letter-reason': reason, 'x-dead-letter-error': 'database was down', 'x-dead-lettered-at': new Date().toISOString() },
+    });
+    const page = await open('desktop', '#/dead-letters', await adminToken());
+    const group = page.locator('tr', { hasText: 'shipping-service' }).filter({ hasText: reason });
+    await group.waitFor();
+    await expect(group.locator('td.number').textContent()).resolves.toBe('1');
+    await photograph('dead-letters', (width) => open(width, '#/dead-letters').then(signInAgain).then(async (p) => {
+      await p.locator('tr', { hasText: reason }).waitFor();
+      return p;
+    }));
+
+    await group.getByRole('button', { name: /^Replay/ }).click();
+    await page.getByRole('button', { name: 'Yes, replay them' }).click();
+    await page.getByRole('status').filter({ hasText: 'Replayed 1' }).waitFor();
+    await group.waitFor({ state: 'detached' });
+    const replays = await waitFor(
+      async () => {
+        const { rows } = await stack.db.query(
+          `SELECT r.requested_by FROM ${stack.table('dead-letters', 'dead_letter_replays')} r JOIN ${stack.table('dead-letters', 'dead_letters')} d ON d.id = r.dead_letter_id WHERE d.message_id = $1`,
+          [messageId],
+        );
+        return rows.length > 0 ? rows : undefined;
+      },
+      { what: 'the replay to be recorded' },
+    );
+    expect(replays).toEqual([{ requested_by: 'operator' }]);
+    await page.close();
+  });
+});
+
+/** Signs a page in again (each page is a new tab: session storage is per tab). */
+async function signInAgain(page: Page): Promise<Page> {
+  await page.getByLabel('Admin token').fill(await adminToken());
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Console' }).waitFor();
+  return page;
+}
