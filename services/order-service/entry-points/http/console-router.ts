@@ -4,8 +4,11 @@ import express from 'express';
 import { repoPath } from '../../../../shared/startup/repo-path.js';
 import { sendProblem } from './problem.js';
 
-/** Where `npm run build` (and `npm run build:console`) puts the bundled console. */
-export const CONSOLE_DIR = repoPath('dist/console');
+/**
+ * Where `npm run build` (and `npm run build:console`) puts the bundled console: beside the
+ * repository's (or the image's) package.json, whether or not it has been built yet.
+ */
+export const CONSOLE_DIR = path.join(path.dirname(repoPath('package.json')), 'dist', 'console');
 
 /**
  * The operations console's files: its page at `/console` and its bundled script and stylesheet.
