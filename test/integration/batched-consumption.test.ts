@@ -250,6 +250,7 @@ describe('a batching consumer in a child process', () => {
       const second = startConsumer();
       await waitFor(async () => (await effects(orders)).length >= orders.length, { what: 'every message applied', timeoutMs: 20_000 });
       await waitFor(async () => (await broker.messageCount(names.queue(BATCH_PROBE_SERVICE))) === 0, { what: 'queue drained' });
+      await second.ready;
       second.child.kill('SIGTERM');
       expect(await second.exited, second.stderr()).toBe(0);
 
