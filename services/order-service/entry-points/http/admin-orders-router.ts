@@ -3,16 +3,16 @@ import type { Pool } from '../../../../shared/db/pool.js';
 import type { UnitOfWork } from '../../../../shared/db/unit-of-work.js';
 import type { DeadLetterStore } from '../../../../shared/dead-letters/dead-letter-store.js';
 import type { Logger } from '../../../../shared/logging/logger.js';
-import { findLinesOfOrders, listOrders } from '../../data-access/order-repository.js';
+import { listOrders } from '../../data-access/order-repository.js';
 import { cancelOrderForAdmin } from '../../domain/cancel-order.js';
 import { OrderNotFoundError } from '../../domain/order-errors.js';
 import type { OrderObserver } from '../../domain/order-observer.js';
 import type { OrderStatus } from '../../domain/order-status.js';
 import { principalOf } from './auth.js';
 import { loadOrder, loadOrderView, ORDER_ID } from './load-order.js';
-import { decodeCursor, encodeCursor } from './order-cursor.js';
+import { decodeCursor } from './order-cursor.js';
+import { orderPage } from './order-page.js';
 import { orderTimelineView } from './order-timeline-view.js';
-import { orderSummaryView } from './order-view.js';
 import { AdminOrdersQuery } from './schemas.js';
 import { validatorFor } from './validate.js';
 
@@ -52,13 +52,7 @@ export function adminOrdersRouter(deps: AdminOrdersRouterDeps): express.Router {
       ...(after ? { after } : {}),
       limit: limit + 1,
     });
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    const lines = await findLinesOfOrders(deps.pool, page.map((order) => order.id));
-    res.json({
-      data: page.map((order) => orderSummaryView(order, lines.get(order.id) ?? [])),
-      next_cursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
-    });
+    res.json(await orderPage(deps.pool, rows, limit));
   });
 
   router.get('/orders/:id', async (req, res) => {

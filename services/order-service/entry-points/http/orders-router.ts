@@ -1,15 +1,16 @@
 import express, { type Response } from 'express';
 import type { Pool } from '../../../../shared/db/pool.js';
 import type { UnitOfWork } from '../../../../shared/db/unit-of-work.js';
-import { findLinesOfOrders, listOrders } from '../../data-access/order-repository.js';
+import { listOrders } from '../../data-access/order-repository.js';
 import { cancelOrder } from '../../domain/cancel-order.js';
 import { OrderNotFoundError } from '../../domain/order-errors.js';
 import type { OrderObserver } from '../../domain/order-observer.js';
 import { placeOrder } from '../../domain/place-order.js';
 import { replayOnlyRefusal } from './admission.js';
 import { loadOrderView, ORDER_ID } from './load-order.js';
-import { decodeCursor, encodeCursor } from './order-cursor.js';
-import { orderSummaryView, orderView } from './order-view.js';
+import { decodeCursor } from './order-cursor.js';
+import { orderPage } from './order-page.js';
+import { orderView } from './order-view.js';
 import { principalOf } from './auth.js';
 import { idempotencyKeyOf, sha256, type IdempotencyStore, type StoredResponse } from './idempotency.js';
 import { CreateOrderRequest, ListOrdersQuery } from './schemas.js';
@@ -87,14 +88,7 @@ export function ordersRouter(deps: OrdersRouterDeps): express.Router {
     const limit = Math.min(Math.max(Number(query.limit ?? DEFAULT_PAGE), 1), MAX_PAGE);
     const after = query.cursor ? decodeCursor(query.cursor) : undefined;
     const rows = await listOrders(deps.pool, { customerId: customerOf(res), limit: limit + 1, ...(after ? { after } : {}) });
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    // One query for every order's lines, not one per order.
-    const lines = await findLinesOfOrders(deps.pool, page.map((order) => order.id));
-    res.json({
-      data: page.map((order) => orderSummaryView(order, lines.get(order.id) ?? [])),
-      next_cursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
-    });
+    res.json(await orderPage(deps.pool, rows, limit));
   });
 
   router.post('/orders/:id/cancel', async (req, res) => {
