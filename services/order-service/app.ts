@@ -25,6 +25,9 @@ import { admission } from './entry-points/http/admission.js';
 import { createApp } from './entry-points/http/create-app.js';
 import { deadLettersRouter } from './entry-points/http/dead-letters-router.js';
 import { jobsRouter } from './entry-points/http/jobs-router.js';
+import { servicesRouter } from './entry-points/http/services-router.js';
+import { StatusListener } from './entry-points/messaging/status-listener.js';
+import { ServiceBoard } from './domain/service-board.js';
 import { orderRetentionJobs } from './entry-points/jobs/retention-jobs.js';
 import { reconciliationRouter } from './entry-points/http/reconciliation-router.js';
 import { IdempotencyStore } from './entry-points/http/idempotency.js';
@@ -82,6 +85,10 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
     logger,
   });
   await archiver.start();
+  // …and the Services page: every instance's status reports, as they arrive.
+  const board = new ServiceBoard(SAGA_SERVICES);
+  const statusListener = new StatusListener({ connection: runtime.connection, names: runtime.names, board, logger });
+  await statusListener.start();
 
   const redisPrefix = config.NAMESPACE ? `${config.NAMESPACE}:` : '';
   const idempotency = new IdempotencyStore({ redis, prefix: redisPrefix, ttlSeconds: config.IDEMPOTENCY_TTL_S, logger });
@@ -113,6 +120,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
     deadLetters: deadLettersRouter({ store: deadLetters.store, publisher: runtime.publisher, names: runtime.names, idempotency }),
     deadLetterArchive: deadLetters.store,
     jobs: express.Router().use(jobsRouter(jobStore), reconciliationRouter(jobStore)),
+    services: servicesRouter({ board, deadLetters: deadLetters.store }),
     readiness: { postgres_and_rabbitmq: () => runtime.isReady() },
     // Without Redis: idempotency falls back to the orders table, rate limits to each instance's memory.
     degradable: { redis: async () => (await redis.ping()) === 'PONG' },
@@ -131,6 +139,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
       await admissionControl.stop();
       await consumer.stop();
       await archiver.stop();
+      await statusListener.stop();
       await sweeper.stop();
       await deadLetters.pool.end();
       await jobStore.close();

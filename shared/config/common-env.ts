@@ -37,6 +37,11 @@ export const commonEnv = {
   ...retentionEnv,
   /** How often an idle job worker looks for due jobs (and the cron schedule is checked). */
   JOBS_POLL_MS: Type.Integer({ default: 2_000, minimum: 500, maximum: 60_000 }),
+  /**
+   * How often each instance reports its status (queues, lanes, outbox, breakers, throughput) on the
+   * status exchange, for the console's Services page. 0: no reports.
+   */
+  STATUS_INTERVAL_MS: Type.Integer({ default: 5_000, minimum: 0, maximum: 60_000 }),
   DB_POOL_SIZE: Type.Integer({ default: 10, minimum: 1, maximum: 200 }),
   /**
    * Most message handlers' transactions committed as one (group commit: only those already

@@ -141,6 +141,14 @@ export class DeadLetterStore {
     return rows;
   }
 
+  /** How many letters wait for an operator, per service. */
+  async waitingByService(): Promise<Map<string, number>> {
+    const { rows } = await this.pool.query<{ service: string; count: number }>(
+      `SELECT service, count(*)::int AS count FROM dead_letters WHERE ${WAITING} GROUP BY service`,
+    );
+    return new Map(rows.map((row) => [row.service, row.count]));
+  }
+
   /** Up to `limit` of the selected letters, oldest first; `more`: the selection holds more than that. */
   async select(selection: DeadLetterSelection, limit: number): Promise<{ letters: DeadLetter[]; more: boolean }> {
     const params: unknown[] = [limit + 1];

@@ -62,6 +62,17 @@ interface Settled {
   reason?: DeadLetterReason;
 }
 
+/** A consumer's lane as the status reports show it. */
+export interface LaneState {
+  lane: Lane;
+  queue: string;
+  retryQueues: string[];
+  /** Not subscribed: paused while a dependency is down, or stopped. */
+  paused: boolean;
+  /** Messages delivered to this consumer and not settled yet. */
+  unacked: number;
+}
+
 /**
  * Consumes one lane of a service's queues (see {@link Lane}; a service runs one consumer per lane,
  * each on its own channel with its own prefetch). Per message: decode and validate (unparseable or
@@ -115,6 +126,18 @@ export class EventConsumer {
       },
     });
     this.channel.on('error', (error) => logger.warn('consumer channel wrapper error', { error }));
+  }
+
+  /** The lane's queue, its delay queues, and what this consumer holds: for the status reports. */
+  get state(): LaneState {
+    const { names, service } = this.options;
+    return {
+      lane: this.lane,
+      queue: names.queue(service, this.lane),
+      retryQueues: Array.from({ length: this.topology.retryLevels }, (_, i) => names.retryQueue(service, i + 1, this.lane)),
+      paused: !this.consuming,
+      unacked: this.inFlight.size,
+    };
   }
 
   /** Declares the topology and starts consuming. */

@@ -1,6 +1,6 @@
-import { EventConsumer, type EventConsumerOptions } from './event-consumer.js';
+import { EventConsumer, type EventConsumerOptions, type LaneState } from './event-consumer.js';
 import { lanesOf, type LaneBindings } from './service-topology.js';
-import type { Lane } from './topology-names.js';
+import { LANES, type Lane } from './topology-names.js';
 
 export interface ServiceConsumerOptions extends Omit<EventConsumerOptions, 'lane' | 'bindings' | 'prefetch'> {
   /** The routing keys of each lane (for a saga service: `sagaBindingsOf(service)`). */
@@ -24,6 +24,11 @@ export class ServiceConsumer {
     // The compensation lane first: at start it subscribes first, ahead of any backlog of steps.
     const lanes = lanesOf(bindings).sort((a, b) => Number(b === 'compensation') - Number(a === 'compensation'));
     this.consumers = lanes.map((lane) => new EventConsumer({ ...common, bindings, lane, prefetch: prefetch[lane] }));
+  }
+
+  /** Each lane's queues and what its consumer holds, the step lane first. */
+  lanes(): LaneState[] {
+    return this.consumers.map((consumer) => consumer.state).sort((a, b) => LANES.indexOf(a.lane) - LANES.indexOf(b.lane));
   }
 
   /** Declares the topology and starts consuming every lane. */

@@ -20,6 +20,8 @@ export interface TopologyNames {
   readonly exchange: string;
   /** Direct exchange the broker dead-letters to (delivery limit reached). */
   readonly deadLetterExchange: string;
+  /** Fanout exchange of the services' status reports (operations telemetry, not saga events). */
+  readonly statusExchange: string;
   /** The queue of one of a service's lanes. @defaultValue lane 'step' (the service's queue) */
   queue(service: string, lane?: Lane): string;
   /**
@@ -46,6 +48,7 @@ export function topologyNames(namespace: string): TopologyNames {
   return {
     exchange: `${namespace}saga.events`,
     deadLetterExchange: `${namespace}saga.dead-letter`,
+    statusExchange: `${namespace}service.status`,
     queue,
     retryQueue,
     deadLetterQueue,

@@ -18,6 +18,8 @@ import { lanesOf, sagaBindingsOf } from '../messaging/service-topology.js';
 import { topologyNames, type TopologyNames } from '../messaging/topology-names.js';
 import { createMetricsRegistry, MessagingMetrics, startMetricsServer, type MetricsRegistry, type MetricsServer } from '../observability/metrics.js';
 import { queueDepthMetrics } from '../observability/queue-metrics.js';
+import { ServiceStatusReporter } from '../observability/service-status.js';
+import { QueueInspector } from '../messaging/queue-inspector.js';
 import { assertReachable } from './check-dependencies.js';
 
 /** Settings every message-driven service shares (from `commonEnv`). */
@@ -32,6 +34,7 @@ export interface RuntimeConfig extends AmqpTlsConfig {
   INBOX_RETENTION: string;
   RETENTION_INTERVAL: string;
   JOBS_POLL_MS: number;
+  STATUS_INTERVAL_MS: number;
   METRICS_PORT: number;
   HOST: string;
 }
@@ -57,6 +60,8 @@ export interface ServiceRuntime {
    * the service adds its own, then starts it once it is ready to run them.
    */
   readonly jobs: JobRunner;
+  /** This instance's status reports (started with the runtime; the service's consumer is tracked by createServiceConsumer). */
+  readonly status: ServiceStatusReporter;
   /** Readiness: Postgres answers and the broker connection is up. */
   isReady(): Promise<boolean>;
   /** Stops the jobs and the relay and closes the broker connection and the pool (consumers stop first). */
@@ -134,12 +139,15 @@ async function connectRuntime(
     pollIntervalMs: config.JOBS_POLL_MS,
     observe: jobMetrics(metrics),
   }).define(...retentionJobs(pool, service, retention));
+  const inspector = new QueueInspector(connection);
   queueDepthMetrics({
     registry: metrics,
-    connection,
+    inspector,
     queues: () => [...lanesOf(sagaBindingsOf(service)).map((lane) => names.queue(service, lane)), names.deadLetterQueue(service)],
     logger,
   });
+  const status = new ServiceStatusReporter({ service, connection, names, registry: metrics, inspector, intervalMs: config.STATUS_INTERVAL_MS, logger });
+  status.start();
   return {
     pool,
     unitOfWork: new UnitOfWork(pool, relay),
@@ -157,6 +165,7 @@ async function connectRuntime(
     messagingMetrics,
     metricsServer,
     jobs,
+    status,
     async isReady() {
       if (!connection.isConnected()) return false;
       try {
@@ -167,6 +176,7 @@ async function connectRuntime(
       }
     },
     async close() {
+      await status.stop();
       await jobs.stop();
       await relay.stop();
       await publisher.close().catch(() => undefined);

@@ -48,7 +48,7 @@ export function createServiceConsumer<S extends SagaService>(
   runtime: ServiceRuntime,
   options: { service: S; config: Omit<ParticipantConfig, 'PORT' | 'HOST'>; logger: Logger; handlers: ServiceHandlers<S> },
 ): ServiceConsumer {
-  return new ServiceConsumer({
+  const consumer = new ServiceConsumer({
     connection: runtime.connection,
     names: runtime.names,
     service: options.service,
@@ -61,6 +61,8 @@ export function createServiceConsumer<S extends SagaService>(
     retryBaseDelayMs: options.config.MESSAGE_RETRY_BASE_MS,
     metrics: runtime.messagingMetrics,
   });
+  runtime.status.track(consumer);
+  return consumer;
 }
 
 /**
@@ -81,6 +83,10 @@ export async function startParticipant<S extends SagaService>(options: Participa
   app.disable('x-powered-by');
   app.use(httpServerMetrics(runtime.metrics));
   app.use(healthRouter({ postgres_and_rabbitmq: () => runtime.isReady() }));
+  // Read-only: what this instance also reports on the status exchange (for operators and the console).
+  app.get('/status', async (_req, res) => {
+    res.json(await runtime.status.snapshot());
+  });
   const http = await listen(app, config.PORT, config.HOST);
   logger.info('service started', { url: http.url, metrics: runtime.metricsServer.url });
   return {

@@ -8,6 +8,7 @@ import { createApp } from '../../services/order-service/entry-points/http/create
 import { deadLettersRouter } from '../../services/order-service/entry-points/http/dead-letters-router.js';
 import { jobsRouter } from '../../services/order-service/entry-points/http/jobs-router.js';
 import { reconciliationRouter } from '../../services/order-service/entry-points/http/reconciliation-router.js';
+import { servicesRouter } from '../../services/order-service/entry-points/http/services-router.js';
 import { OPERATIONS } from '../../services/order-service/entry-points/http/openapi.js';
 import { expressRoutes } from '../support/express-routes.js';
 import { OpenApiConformance, type CheckedAnswer, type OpenApiDocument } from '../support/openapi-conformance.js';
@@ -166,6 +167,7 @@ describe('routes', () => {
       deadLetters: deadLettersRouter({ store: stub, publisher: stub, names: stub, idempotency: stub }),
       deadLetterArchive: stub,
       jobs: express.Router().use(jobsRouter(stub), reconciliationRouter(stub)),
+      services: servicesRouter(stub),
       auth: stub,
       admission: (_req, _res, next) => next(),
       rateLimit: (_req, _res, next) => next(),
@@ -231,6 +233,7 @@ describe('answers match the document', () => {
     expect((await call('get', '/admin/orders/{id}/timeline', { as: 'admin', id: cancellable })).status).toBe(200);
     expect((await call('post', '/admin/orders/{id}/cancel', { as: 'admin', id: cancellable })).status).toBe(202);
     expect((await call('get', '/admin/jobs/queues', { as: 'admin' })).status).toBe(200);
+    expect((await call('get', '/admin/services', { as: 'admin' })).status).toBe(200);
     const sweep = await call('post', '/admin/jobs/queues/{name}/runs', { as: 'admin', name: 'deadline-sweep', body: {} });
     expect(sweep.status).toBe(202);
     expect((await call('get', '/admin/jobs', { as: 'admin', query: '?name=deadline-sweep' })).status).toBe(200);

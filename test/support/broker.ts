@@ -121,6 +121,7 @@ export class TestBroker {
     for (const queue of queues) await channel.deleteQueue(queue);
     await channel.deleteExchange(names.exchange);
     await channel.deleteExchange(names.deadLetterExchange);
+    await channel.deleteExchange(names.statusExchange);
   }
 
   async close(): Promise<void> {

@@ -19,6 +19,8 @@ export interface AppDeps extends OrdersRouterDeps, AdminOrdersRouterDeps {
   /** Dependencies the API works on without, with less (reported by /readyz, never failing it). */
   degradable: ReadinessChecks;
   deadLetters: express.Router;
+  /** Every service's status (services-router.ts). */
+  services: express.Router;
   /** Background jobs of every service (jobs-router.ts) and the payment reconciliation (reconciliation-router.ts). */
   jobs: express.Router;
   auth: TokenVerifier;
@@ -67,7 +69,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(express.json({ limit: '100kb', strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(productsRouter(deps.pool));
   app.use(ordersRouter(deps));
-  app.use('/admin', requireAdmin, adminOrdersRouter(deps), deps.deadLetters, deps.jobs);
+  app.use('/admin', requireAdmin, adminOrdersRouter(deps), deps.deadLetters, deps.jobs, deps.services);
   app.use((req, res) => sendProblem(res, 'not_found', `no route for ${req.method} ${req.path}`));
   app.use(problemHandler(deps.logger));
   return app;

@@ -7,6 +7,7 @@ import {
   AdminOrdersQuery,
   CreateOrderRequest,
   DeadLetterGroupList,
+  ServiceList,
   DeadLetterList,
   DeadLetterPurgeResult,
   DeadLetterReplayResult,
@@ -225,6 +226,14 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       tag: 'operations',
       auth: 'admin',
       ok: [200, DeadLetterGroupList, 'the groups'],
+    },
+  },
+  '/admin/services': {
+    get: {
+      summary: "Every saga service's instances, queues (ready, consumers, unacked, delay queues, dead-letter queue), outbox, circuit breakers and last 15 minutes of message handling, from the status reports its instances publish every STATUS_INTERVAL_MS",
+      tag: 'operations',
+      auth: 'admin',
+      ok: [200, ServiceList, 'the services'],
     },
   },
   '/admin/dead-letters/replay': {

@@ -280,3 +280,53 @@ export const DeadLetterSelectionRequest = Type.Union(
 const actedOn = { ids: Type.Array(Uuid), more: Type.Boolean({ description: `the group holds more letters than the ${MAX_LETTERS_PER_CALL} acted on: call again` }) };
 export const DeadLetterReplayResult = Type.Object({ replayed: Type.Integer(), ...actedOn });
 export const DeadLetterPurgeResult = Type.Object({ purged: Type.Integer(), ...actedOn });
+
+const QueueFigure = Type.Object({ queue: Type.String(), ready: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'messages ready; null: the broker could not be asked' }) });
+const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
+const BreakerState = Type.Union([Type.Literal('closed'), Type.Literal('half_open'), Type.Literal('open')]);
+
+/** GET /admin/services: each saga service as its instances' status reports show it (ServiceBoard). */
+export const ServiceList = Type.Object({
+  data: Type.Array(
+    Type.Object({
+      service: Type.String(),
+      instances_up: Type.Integer({ minimum: 0, description: 'instances that reported within three of their intervals' }),
+      instances: Type.Array(
+        Type.Object({
+          instance: Type.String({ description: 'host:pid' }),
+          started_at: Timestamp,
+          last_seen: Timestamp,
+          up: Type.Boolean(),
+          paused_lanes: Type.Array(Type.String(), { description: 'lanes not consuming (a circuit the handlers need is open)' }),
+          unacked: Type.Integer({ minimum: 0 }),
+          breakers: Type.Array(Type.Object({ name: Type.String(), state: BreakerState })),
+        }),
+      ),
+      lanes: Type.Array(
+        Type.Object({
+          lane: Type.String(),
+          queue: Type.String(),
+          ready: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+          consumers: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+          unacked: Type.Integer({ minimum: 0, description: 'delivered and not yet settled, all instances' }),
+          paused_instances: Type.Integer({ minimum: 0 }),
+        }),
+      ),
+      retry_queues: Type.Array(QueueFigure),
+      dead_letter_queue: QueueFigure,
+      open_dead_letters: Type.Integer({ minimum: 0, description: 'archived letters waiting for an operator' }),
+      outbox: Type.Object({ unpublished: NullableNumber, oldest_age_seconds: NullableNumber }),
+      breakers: Type.Array(Type.Object({ name: Type.String(), state: BreakerState, open_instances: Type.Integer({ minimum: 0 }) })),
+      minutes: Type.Array(
+        Type.Object({
+          start: Timestamp,
+          handled: Type.Integer({ minimum: 0 }),
+          failed: Type.Integer({ minimum: 0, description: 'retried or dead-lettered' }),
+          p50_ms: NullableNumber,
+          p95_ms: NullableNumber,
+        }),
+        { description: 'messages settled per minute over the last 15 minutes, oldest first, the current minute last' },
+      ),
+    }),
+  ),
+});
