@@ -17,6 +17,7 @@ import { startServiceRuntime, type ServiceRuntime } from '../../shared/startup/s
 import { backlogLimit, identityProvider, tokenSettings, type OrderConfig } from './config.js';
 import { startTokenVerifier } from './entry-points/http/auth.js';
 import { readBacklog } from './data-access/backlog-repository.js';
+import { recordRetry } from './data-access/retry-repository.js';
 import { connectRedis } from './data-access/redis-client.js';
 import { seedCatalog } from './data-access/catalog-repository.js';
 import { BacklogMonitor } from './domain/backlog-monitor.js';
@@ -87,7 +88,13 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
   await archiver.start();
   // …and the Services page: every instance's status reports, as they arrive.
   const board = new ServiceBoard(SAGA_SERVICES);
-  const statusListener = new StatusListener({ connection: runtime.connection, names: runtime.names, board, logger });
+  const statusListener = new StatusListener({
+    connection: runtime.connection,
+    names: runtime.names,
+    board,
+    onRetry: (retry) => recordRetry(runtime.pool, retry),
+    logger,
+  });
   await statusListener.start();
 
   const redisPrefix = config.NAMESPACE ? `${config.NAMESPACE}:` : '';

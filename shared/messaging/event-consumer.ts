@@ -52,6 +52,21 @@ export interface EventConsumerOptions {
   retryBaseDelayMs: number;
   /** Where consumed, retried and dead-lettered messages and handling durations are counted. */
   metrics?: MessagingMetrics;
+  /** Told of each retry once its copy is in the delay queue (the status reports pass it on). */
+  onRetry?: (retry: RetryNote) => void;
+}
+
+/** A handler failure sent to a delay queue to be tried again: for the order's timeline. */
+export interface RetryNote {
+  service: string;
+  event_id: string;
+  event_type: string;
+  /** The saga's order (the envelope's correlation id). */
+  order_id: string;
+  /** 1 for the first retry. */
+  attempt: number;
+  error: string;
+  retried_at: string;
 }
 
 /** What became of a delivery: the `outcome` label of messaging_process_duration_seconds. */
@@ -249,7 +264,19 @@ export class EventConsumer {
         return this.deadLetter(message, 'retries_exhausted', detail, origin, event.type);
       } else {
         eventLogger.warn('handler failed; retrying later', { error, retry_count: retryCount });
-        return this.retryLater(message, retryCount + 1, detail, origin, event.type);
+        const settled = await this.retryLater(message, retryCount + 1, detail, origin, event.type);
+        if (settled.outcome === 'retry') {
+          this.options.onRetry?.({
+            service: this.options.service,
+            event_id: event.id,
+            event_type: event.type,
+            order_id: event.correlation_id,
+            attempt: retryCount + 1,
+            error: redactText(detail).slice(0, 1000),
+            retried_at: new Date().toISOString(),
+          });
+        }
+        return settled;
       }
     }
   }

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel } from 'amqplib';
 import type { Logger } from '../logging/logger.js';
-import type { LaneState } from '../messaging/event-consumer.js';
+import type { LaneState, RetryNote } from '../messaging/event-consumer.js';
 import type { QueueInspector } from '../messaging/queue-inspector.js';
 import type { TopologyNames } from '../messaging/topology-names.js';
 import { PROCESS_DURATION_BUCKETS, type MetricsRegistry } from './metrics.js';
@@ -40,6 +40,10 @@ export interface ServiceStatus {
   /** Messages this instance settled per minute, oldest first, the current minute last. */
   minutes: Array<{ start: string; handled: number; failed: number; buckets: number[] }>;
 }
+
+/** The AMQP `type` of a status report, and of a retry note, on the status exchange. */
+export const STATUS_TYPE = 'service.status';
+export const RETRY_TYPE = 'service.retry';
 
 export type BreakerState = 'closed' | 'half_open' | 'open';
 const BREAKER_STATES: BreakerState[] = ['closed', 'half_open', 'open'];
@@ -106,6 +110,22 @@ export class ServiceStatusReporter {
     await this.channel.close().catch(() => undefined);
   }
 
+  /**
+   * Passes a retry on (type `service.retry`), for the order's timeline in the console: best effort,
+   * like the reports — skipped while the broker is away, and not sent when reports are off.
+   */
+  retried(retry: RetryNote): void {
+    if (this.options.intervalMs === 0 || !this.options.connection.isConnected()) return;
+    this.channel
+      .publish(this.options.names.statusExchange, '', Buffer.from(JSON.stringify(retry)), {
+        contentType: 'application/json',
+        type: RETRY_TYPE,
+        persistent: false,
+        expiration: '60000',
+      })
+      .catch((error: unknown) => this.options.logger.debug('retry note not published', { error }));
+  }
+
   async snapshot(stopping = false): Promise<ServiceStatus> {
     const { names, service, intervalMs } = this.options;
     const now = Date.now();
@@ -155,7 +175,7 @@ export class ServiceStatusReporter {
       const status = await this.snapshot(stopping);
       await this.channel.publish(this.options.names.statusExchange, '', Buffer.from(JSON.stringify(status)), {
         contentType: 'application/json',
-        type: 'service.status',
+        type: STATUS_TYPE,
         persistent: false,
         expiration: String(Math.max(3 * this.options.intervalMs, 1_000)),
       });

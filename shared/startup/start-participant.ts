@@ -42,7 +42,8 @@ export interface RunningParticipant extends RunningService {
 
 /**
  * The consumer of a service's queues, wired to its runtime and configured from its settings: the
- * step lane and the compensation lane, bound as the saga declares each subscription's role.
+ * step lane and the compensation lane, bound as the saga declares each subscription's role. Its
+ * lanes and retries are part of the runtime's status reports.
  */
 export function createServiceConsumer<S extends SagaService>(
   runtime: ServiceRuntime,
@@ -60,6 +61,7 @@ export function createServiceConsumer<S extends SagaService>(
     maxAttempts: options.config.MESSAGE_MAX_ATTEMPTS,
     retryBaseDelayMs: options.config.MESSAGE_RETRY_BASE_MS,
     metrics: runtime.messagingMetrics,
+    onRetry: (retry) => runtime.status.retried(retry),
   });
   runtime.status.track(consumer);
   return consumer;

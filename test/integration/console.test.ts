@@ -26,12 +26,20 @@ const CUSTOMER = `cus_console_${randomUUID().slice(0, 8)}`;
 beforeAll(async () => {
   await bundleConsole();
   mkdirSync(SHOTS, { recursive: true });
-  stack = await TestStack.start();
+  // Reports every half second, and a charge circuit that opens after two failures and tries again
+  // after a second: the Services page follows both within the test's time.
+  stack = await TestStack.start({
+    STATUS_INTERVAL_MS: '500',
+    PAYMENT_PROVIDER_TIMEOUT_MS: '500',
+    BREAKER_FAILURE_THRESHOLD: '2',
+    BREAKER_RESET_TIMEOUT_MS: '1000',
+  });
   customer = new OrderApi(stack, CUSTOMER);
   browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
+  if (!EXTERNAL_STACK) await stack?.setProviderFaults({}).catch(() => undefined);
   await browser?.close();
   await stack?.stop();
 });
@@ -163,6 +171,92 @@ describe.skipIf(EXTERNAL_STACK)('the operations console', () => {
       { what: 'the replay to be recorded' },
     );
     expect(replays).toEqual([{ requested_by: 'operator' }]);
+    await page.close();
+  });
+
+  it('when the provider fails every charge, then the services page shows the charge circuit open and the payment lane paused, and closed once the provider is back, without a reload', async () => {
+    const page = await open('desktop', '#/services', await adminToken());
+    const card = (service: string) => page.getByRole('article', { name: new RegExp(`^${service}`) });
+    for (const service of ['order-service', 'inventory-service', 'payment-service', 'shipping-service']) {
+      await card(service).getByText('1 instance up').waitFor();
+    }
+    const payment = card('payment-service');
+    const charge = payment.getByRole('list', { name: 'payment-service circuit breakers' }).locator('li', { hasText: 'payment-provider-charge' });
+    await expect(charge.locator('.badge').textContent()).resolves.toBe('closed');
+    // Orders so the charts have something to draw.
+    for (const order of await Promise.all([customer.place(), customer.place()])) await customer.settled(order.id);
+    await payment.locator('canvas').first().waitFor();
+    await photograph('services', (width) => open(width, '#/services').then(signInAgain).then(async (p) => {
+      await p.getByRole('article', { name: /^shipping-service/ }).getByText('1 instance up').waitFor();
+      await p.locator('canvas').first().waitFor();
+      return p;
+    }));
+
+    await stack.setProviderFaults({ error_rate: 1, match: 'payments' });
+    const waiting = await Promise.all([customer.place(), customer.place()]);
+    await charge.getByText('open', { exact: true }).waitFor({ timeout: 20_000 });
+    await payment.getByRole('status').filter({ hasText: 'The step lane is paused on 1 of 1 instance' }).waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'services-circuit-open-desktop.png'), fullPage: true });
+
+    await stack.setProviderFaults({});
+    for (const order of waiting) expect((await customer.settled(order.id, 30_000)).status).toBe('completed');
+    await charge.getByText('closed', { exact: true }).waitFor({ timeout: 10_000 });
+    await payment.getByRole('status').filter({ hasText: 'paused' }).waitFor({ state: 'detached' });
+    await page.close();
+  });
+
+  it('when an operator uses only the keyboard, then they sign in, skip to the content and reach every page, each control showing its focus', async () => {
+    const page = await open('desktop');
+    /** The focused element: its tag, its accessible text, and whether a focus outline is drawn. */
+    const focused = () =>
+      page.evaluate(() => {
+        const element = document.activeElement as HTMLElement;
+        const style = getComputedStyle(element);
+        return {
+          tag: element.tagName.toLowerCase(),
+          text: (element.getAttribute('aria-label') ?? element.labels?.[0]?.textContent ?? element.textContent ?? '').trim(),
+          outlined: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2,
+        };
+      });
+    const tabTo = async (text: string, key: 'Tab' | 'Shift+Tab' = 'Tab') => {
+      for (let i = 0; i < 20; i++) {
+        await page.keyboard.press(key);
+        const now = await focused();
+        if (now.text === text) {
+          expect(now.outlined, `${now.text} shows its focus`).toBe(true);
+          return now;
+        }
+      }
+      throw new Error(`Tab never reached ${text}`);
+    };
+
+    await tabTo('Admin token');
+    await page.keyboard.insertText(await adminToken());
+    await tabTo('Sign in');
+    await page.keyboard.press('Enter');
+    await page.getByRole('navigation', { name: 'Console' }).waitFor();
+
+    // The first stop is the skip link; it takes the focus past the navigation.
+    await page.keyboard.press('Tab');
+    expect(await focused()).toMatchObject({ tag: 'a', text: 'Skip to content' });
+    await page.keyboard.press('Enter');
+    expect(await focused()).toMatchObject({ tag: 'main' });
+
+    // Back to the navigation, then along it: each link opens its page.
+    for (const [link, key, heading] of [
+      ['Dead letters', 'Shift+Tab', 'Dead letters'],
+      ['Services', 'Tab', 'Services'],
+      ['Jobs', 'Tab', /Jobs/],
+      ['Orders', 'Shift+Tab', 'Orders'],
+    ] as const) {
+      await tabTo(link, key);
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+    }
+    await tabTo('Search orders');
+    await page.keyboard.insertText(CUSTOMER);
+    await page.keyboard.press('Enter');
+    await page.getByRole('link', { name: /^[0-9a-f-]{36}$/ }).first().waitFor();
     await page.close();
   });
 });

@@ -61,12 +61,29 @@ describe('retention prunes', () => {
     const prunes = [
       ...SAGA_SERVICES.flatMap((service) => [`${service}.outbox-prune`, `${service}.inbox-prune`]),
       'order-service.order-history-prune',
+      'order-service.order-retry-prune',
       'order-service.idempotency-key-prune',
       'order-service.dead-letter-prune',
       'payment-provider.idempotency-key-prune',
     ];
     for (const queue of prunes) expect([queue, cronOf.get(queue)]).toEqual([queue, expect.stringMatching(/^\d{1,2}-59\/15 \* \* \* \*$/)]);
     expect(stats.filter((queue) => queue.name.endsWith('-prune')).map((queue) => queue.name).sort()).toEqual(prunes.sort());
+  });
+
+  it('when retries were reported longer ago than the history is kept, then they are deleted and recent ones stay', async () => {
+    const table = stack.table('order-service', 'order_retries');
+    const insert = (count: number, age: string) =>
+      stack.db.query(
+        `INSERT INTO ${table} (event_id, service, attempt, order_id, event_type, error, retried_at)
+         SELECT gen_random_uuid(), 'payment-service', 1, gen_random_uuid(), 'inventory.reserved', 'provider answered 500', now() - $2::interval
+         FROM generate_series(1, $1)`,
+        [count, age],
+      );
+    await insert(MANY, '400 days');
+    await insert(3, '10 days');
+    expect(await run('order-service.order-retry-prune')).toEqual({ deleted: MANY });
+    const { rows } = await stack.db.query(`SELECT count(*)::int AS n FROM ${table}`);
+    expect(rows[0].n).toBe(3);
   });
 
   it('when orders ended long ago, then their history is deleted, and the orders, recent history and history of orders not ended stay', async () => {

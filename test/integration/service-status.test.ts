@@ -95,6 +95,12 @@ describe.skipIf(EXTERNAL_STACK)('service status', () => {
 
     await stack.setProviderFaults({});
     for (const order of waiting) expect((await customer.settled(order.id, 30_000)).status).toBe('completed');
+    // The failed charges were retried, and payment-service's retries are on the orders' timelines.
+    const retries = await Promise.all(
+      waiting.map(async (order) => ((await (await admin.request('GET', `/admin/orders/${order.id}/timeline`)).json()) as { retries: { service: string; event_type: string; attempt: number; error: string }[] }).retries),
+    );
+    const first = retries.flat().find((retry) => retry.attempt === 1);
+    expect(first, 'a retry on a timeline').toMatchObject({ service: 'payment-service', event_type: 'inventory.reserved', error: expect.any(String) });
     const closed = await waitFor(
       async () => {
         const view = await service('payment-service');

@@ -21,6 +21,7 @@ interface Timeline {
   order: OrderSummary & { items: { sku: string; quantity: number; unit_price: string }[] };
   entries: TimelineEntry[];
   ahead: { event_type: string; service: string; role: string }[];
+  retries: { service: string; event_id: string; event_type: string; attempt: number; error: string; retried_at: string }[];
   dead_letters: { id: string; service: string; event_type: string | null; reason: string; error: string | null; dead_lettered_at: string; replay_count: number }[];
   payment: { payment_id: string; amount: string; currency: string; refunded: boolean; refund_id: string | null } | null;
   shipment: { tracking_number: string; carrier: string } | null;
@@ -137,6 +138,19 @@ export function Order({ id }: { id: string }) {
         ))}
       </ol>
 
+      <h2>Retries</h2>
+      {data.retries.length === 0 ? (
+        <p>None.</p>
+      ) : (
+        <ul class="letters" aria-label="Retries">
+          {data.retries.map((retry) => (
+            <li>
+              {retry.service} retried {retry.event_type} (retry {retry.attempt}) · {time(retry.retried_at)} · <span class="help">{retry.error}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+
       <h2>Dead letters</h2>
       {data.dead_letters.length === 0 ? (
         <p>None.</p>
@@ -144,7 +158,10 @@ export function Order({ id }: { id: string }) {
         <ul class="letters">
           {data.dead_letters.map((letter) => (
             <li>
-              <span class="mono">{letter.id}</span> · {letter.service} · {letter.event_type ?? 'unknown event'} · {letter.reason} · {time(letter.dead_lettered_at)}
+              <a class="mono" href={href.deadLetter(letter.id)}>
+                {letter.id}
+              </a>{' '}
+              · {letter.service} · {letter.event_type ?? 'unknown event'} · {letter.reason} · {time(letter.dead_lettered_at)}
               {letter.replay_count > 0 ? ` · replayed ${letter.replay_count}×` : ''}
             </li>
           ))}

@@ -4,6 +4,7 @@ import type { UnitOfWork } from '../../../../shared/db/unit-of-work.js';
 import type { DeadLetterStore } from '../../../../shared/dead-letters/dead-letter-store.js';
 import type { Logger } from '../../../../shared/logging/logger.js';
 import { listOrders } from '../../data-access/order-repository.js';
+import { retriesOf } from '../../data-access/retry-repository.js';
 import { cancelOrderForAdmin } from '../../domain/cancel-order.js';
 import { OrderNotFoundError } from '../../domain/order-errors.js';
 import type { OrderObserver } from '../../domain/order-observer.js';
@@ -63,7 +64,8 @@ export function adminOrdersRouter(deps: AdminOrdersRouterDeps): express.Router {
   router.get('/orders/:id/timeline', async (req, res) => {
     res.locals.orderId = req.params.id;
     const { order, lines, history } = await loadOrder(deps.pool, req.params.id, null);
-    res.json(orderTimelineView(order, lines, history, await deps.deadLetterArchive.listForOrder(order.id)));
+    const [letters, retries] = await Promise.all([deps.deadLetterArchive.listForOrder(order.id), retriesOf(deps.pool, order.id)]);
+    res.json(orderTimelineView(order, lines, history, letters, retries));
   });
 
   router.post('/orders/:id/cancel', async (req, res) => {

@@ -1,5 +1,6 @@
 import type { DeadLetter } from '../../../../shared/dead-letters/dead-letter-store.js';
 import type { HistoryRow, OrderLineRow, OrderRow } from '../../data-access/order-repository.js';
+import type { RetryRow } from '../../data-access/retry-repository.js';
 import { eventsAhead, publisherOf, sagaRoleOf } from '../../domain/saga-progress.js';
 import { orderView } from './order-view.js';
 import type { OrderResponse, OrderTimeline } from './schemas.js';
@@ -7,10 +8,10 @@ import type { OrderResponse, OrderTimeline } from './schemas.js';
 /**
  * An order's saga as the operations console shows it: each event of its history with who published
  * it, its part in the saga and how long after the previous one it happened; what the saga still
- * expects; the order's dead letters; and its payment (refunded or not) and shipment, read from the
+ * expects; the retries and dead letters of its events; and its payment (refunded or not) and shipment, read from the
  * details the history keeps (apply-saga-event.ts).
  */
-export function orderTimelineView(order: OrderRow, lines: OrderLineRow[], history: HistoryRow[], letters: DeadLetter[]): OrderTimeline {
+export function orderTimelineView(order: OrderRow, lines: OrderLineRow[], history: HistoryRow[], letters: DeadLetter[], retries: RetryRow[]): OrderTimeline {
   const view = orderView(order, lines, history);
   return {
     order: view,
@@ -26,6 +27,14 @@ export function orderTimelineView(order: OrderRow, lines: OrderLineRow[], histor
       detail: entry.detail,
     })),
     ahead: eventsAhead(order.status, history.map((entry) => entry.event_type)),
+    retries: retries.map((retry) => ({
+      service: retry.service,
+      event_id: retry.event_id,
+      event_type: retry.event_type,
+      attempt: retry.attempt,
+      error: retry.error,
+      retried_at: retry.retried_at.toISOString(),
+    })),
     dead_letters: letters.map((letter) => ({
       id: letter.id,
       service: letter.service,

@@ -227,6 +227,17 @@ export const OrderTimeline = Type.Object({
   ahead: Type.Array(Type.Object({ event_type: Type.String(), service: Type.String(), role: SagaRoleSchema }), {
     description: 'the events the saga still expects, in order; empty once the order is completed or cancelled',
   }),
+  retries: Type.Array(
+    Type.Object({
+      service: Type.String({ description: 'the service whose handler failed' }),
+      event_id: Uuid,
+      event_type: Type.String(),
+      attempt: Type.Integer({ minimum: 1, description: '1 for the first retry' }),
+      error: Type.String(),
+      retried_at: Timestamp,
+    }),
+    { description: 'handler failures of this order\'s events that were tried again, as the services reported them, oldest first' },
+  ),
   dead_letters: Type.Array(
     Type.Object({
       id: Uuid,

@@ -2,11 +2,12 @@ import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-mana
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../../../../shared/logging/logger.js';
 import type { TopologyNames } from '../../../../shared/messaging/topology-names.js';
-import type { ServiceStatus } from '../../../../shared/observability/service-status.js';
+import type { RetryNote } from '../../../../shared/messaging/event-consumer.js';
+import { RETRY_TYPE, type ServiceStatus } from '../../../../shared/observability/service-status.js';
 import type { ServiceBoard } from '../../domain/service-board.js';
 
 /**
- * Feeds the {@link ServiceBoard} from the status exchange: a queue of this instance's own
+ * Feeds the {@link ServiceBoard} from the status exchange, and passes on the retries reported there: a queue of this instance's own
  * (server-named, exclusive, deleted with the connection; reports older than a minute and any
  * beyond 10 000 dropped by the broker), bound to the fanout, consumed without acks. Every
  * order-service instance hears every report. Reports that are not one are ignored.
@@ -14,13 +15,22 @@ import type { ServiceBoard } from '../../domain/service-board.js';
 export class StatusListener {
   private readonly channel: ChannelWrapper;
 
-  constructor(options: { connection: AmqpConnectionManager; names: TopologyNames; board: ServiceBoard; logger: Logger }) {
+  constructor(options: {
+    connection: AmqpConnectionManager;
+    names: TopologyNames;
+    board: ServiceBoard;
+    /** Where the retries services report go (the order's timeline); a failure is logged and the note dropped. */
+    onRetry: (retry: RetryNote) => Promise<void>;
+    logger: Logger;
+  }) {
     const { names, board, logger } = options;
     const receive = (message: ConsumeMessage | null) => {
       if (!message) return;
       try {
-        const status = JSON.parse(message.content.toString('utf8')) as ServiceStatus;
-        if (isStatus(status)) board.receive(status);
+        const body = JSON.parse(message.content.toString('utf8')) as unknown;
+        if (message.properties.type === RETRY_TYPE && isRetry(body)) {
+          options.onRetry(body).catch((error: unknown) => logger.debug('retry note not kept', { error }));
+        } else if (isStatus(body)) board.receive(body);
         else logger.debug('not a status report', { type: message.properties.type });
       } catch (error) {
         logger.debug('unreadable status report', { error });
@@ -63,5 +73,23 @@ function isStatus(value: unknown): value is ServiceStatus {
     Array.isArray(status.breakers) &&
     Array.isArray(status.minutes) &&
     Array.isArray(status.bucket_bounds)
+  );
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function isRetry(value: unknown): value is RetryNote {
+  const retry = value as Partial<RetryNote> | null;
+  return (
+    typeof retry === 'object' &&
+    retry !== null &&
+    typeof retry.service === 'string' &&
+    typeof retry.event_type === 'string' &&
+    typeof retry.error === 'string' &&
+    typeof retry.attempt === 'number' &&
+    typeof retry.retried_at === 'string' &&
+    !Number.isNaN(Date.parse(retry.retried_at)) &&
+    UUID.test(String(retry.event_id)) &&
+    UUID.test(String(retry.order_id))
   );
 }
