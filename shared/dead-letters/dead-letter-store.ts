@@ -22,8 +22,11 @@ export interface DeadLetter {
 
 export interface DeadLetterFilter {
   service?: string;
-  eventType?: string;
+  /** null: letters whose event type is unknown. */
+  eventType?: string | null;
   reason?: string;
+  /** Only letters waiting for an operator (neither replayed nor purged): those a group counts. */
+  waiting?: boolean;
   /** Only letters dead-lettered at least this long ago. */
   olderThanMs?: number;
   /** @defaultValue 100 */
@@ -87,9 +90,10 @@ export class DeadLetterStore {
   /** Open (not purged) dead letters matching the filter, oldest first. */
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
     const params: unknown[] = [];
-    const where = ['purged_at IS NULL'];
+    const where = [filter.waiting ? WAITING : 'purged_at IS NULL'];
     if (filter.service) where.push(`service = $${params.push(filter.service)}`);
-    if (filter.eventType) where.push(`event_type = $${params.push(filter.eventType)}`);
+    if (filter.eventType === null) where.push('event_type IS NULL');
+    else if (filter.eventType) where.push(`event_type = $${params.push(filter.eventType)}`);
     if (filter.reason) where.push(`reason = $${params.push(filter.reason)}`);
     if (filter.olderThanMs !== undefined) {
       where.push(`dead_lettered_at < clock_timestamp() - make_interval(secs => $${params.push(filter.olderThanMs / 1000)})`);

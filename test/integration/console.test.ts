@@ -209,15 +209,15 @@ describe.skipIf(EXTERNAL_STACK)('the operations console', () => {
     const page = await open('desktop');
     /** The focused element: its tag, its accessible text, and whether a focus outline is drawn. */
     const focused = () =>
-      page.evaluate(() => {
-        const element = document.activeElement as HTMLElement;
+      page.evaluate<{ tag: string; text: string; outlined: boolean }>(`(() => {
+        const element = document.activeElement;
         const style = getComputedStyle(element);
         return {
           tag: element.tagName.toLowerCase(),
           text: (element.getAttribute('aria-label') ?? element.labels?.[0]?.textContent ?? element.textContent ?? '').trim(),
           outlined: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2,
         };
-      });
+      })()`);
     const tabTo = async (text: string, key: 'Tab' | 'Shift+Tab' = 'Tab') => {
       for (let i = 0; i < 20; i++) {
         await page.keyboard.press(key);

@@ -193,7 +193,7 @@ describe('dead-letter tooling', () => {
     expect(await again.text()).toBe(first);
     await waitFor(() => stack.handled('shipping-service', cancel.id), { what: 'the replayed event to be applied' });
     const { rows } = await stack.db.query(`SELECT requested_by FROM ${stack.table('dead-letters', 'dead_letter_replays')} WHERE dead_letter_id = $1`, [letter!.id]);
-    expect(rows).toEqual([{ requested_by: 'admin-api' }]);
+    expect(rows).toEqual([{ requested_by: 'operator' }]);
 
     const purge = await fetch(`${stack.orderApi}/admin/dead-letters/${letter!.id}`, { method: 'DELETE', headers: await authHeader('admin') });
     expect(purge.status).toBe(204);

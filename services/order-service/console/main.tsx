@@ -1,9 +1,12 @@
 import { render } from 'preact';
 import { useState } from 'preact/hooks';
 import { session } from './api.js';
+import { DeadLetter } from './pages/dead-letter.js';
 import { DeadLetters } from './pages/dead-letters.js';
+import { Jobs } from './pages/jobs.js';
 import { Order } from './pages/order.js';
 import { Orders } from './pages/orders.js';
+import { Services } from './pages/services.js';
 import { SignIn } from './pages/sign-in.js';
 import { href, useRoute, type Route } from './route.js';
 import './console.css';
@@ -16,6 +19,12 @@ function Page({ route }: { route: Route }) {
       return <Order id={route.id} />;
     case 'dead-letters':
       return <DeadLetters />;
+    case 'dead-letter':
+      return <DeadLetter id={route.id} />;
+    case 'services':
+      return <Services />;
+    case 'jobs':
+      return <Jobs />;
     default:
       return <p>No such page.</p>;
   }
@@ -29,7 +38,15 @@ function Console() {
   const current = (page: Route['page'][]) => (page.includes(route.page) ? 'page' : undefined);
   return (
     <>
-      <a class="skip" href="#main">
+      {/* The hash holds the page (route.ts): the link moves the focus instead of following `#main`. */}
+      <a
+        class="skip"
+        href="#main"
+        onClick={(event) => {
+          event.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
         Skip to content
       </a>
       <header>
@@ -38,8 +55,14 @@ function Console() {
           <a href={href.orders()} aria-current={current(['orders', 'order'])}>
             Orders
           </a>
-          <a href={href.deadLetters()} aria-current={current(['dead-letters'])}>
+          <a href={href.deadLetters()} aria-current={current(['dead-letters', 'dead-letter'])}>
             Dead letters
+          </a>
+          <a href={href.services()} aria-current={current(['services'])}>
+            Services
+          </a>
+          <a href={href.jobs()} aria-current={current(['jobs'])}>
+            Jobs
           </a>
           <button
             type="button"

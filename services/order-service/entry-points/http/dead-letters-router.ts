@@ -3,6 +3,7 @@ import type { DeadLetter, DeadLetterStore } from '../../../../shared/dead-letter
 import { replayDeadLetter } from '../../../../shared/dead-letters/replay-dead-letter.js';
 import type { EventPublisher } from '../../../../shared/messaging/event-publisher.js';
 import type { TopologyNames } from '../../../../shared/messaging/topology-names.js';
+import { redact, redactText } from '../../../../shared/logging/redact.js';
 import { principalOf } from './auth.js';
 import type { IdempotencyStore } from './idempotency.js';
 import { ProblemError } from './problem.js';
@@ -20,7 +21,19 @@ const checkQuery = validatorFor(DeadLettersQuery, 'query');
 const checkSelection = validatorFor(DeadLetterSelectionRequest, 'body');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The JSON view of a dead letter: the body as text when it is text, else base64. */
+/**
+ * What an operator sees of a body: secrets masked ({@link redact}: payment sources, tokens, keys),
+ * JSON field by field, other text by pattern. A replay still sends the stored bytes.
+ */
+function redactedBody(text: string): string {
+  try {
+    return JSON.stringify(redact(JSON.parse(text)));
+  } catch {
+    return redactText(text);
+  }
+}
+
+/** The JSON view of a dead letter: the body as redacted text when it is text, else base64. */
 export function deadLetterView(letter: DeadLetter) {
   const text = letter.body.toString('utf8');
   const isText = Buffer.from(text, 'utf8').equals(letter.body);
@@ -32,11 +45,11 @@ export function deadLetterView(letter: DeadLetter) {
     event_type: letter.event_type,
     message_id: letter.message_id,
     reason: letter.reason,
-    error: letter.error,
+    error: letter.error === null ? null : redactText(letter.error),
     dead_lettered_at: letter.dead_lettered_at.toISOString(),
     replay_count: letter.replay_count,
     last_replayed_at: letter.last_replayed_at?.toISOString() ?? null,
-    body: isText ? text : null,
+    body: isText ? redactedBody(text) : null,
     body_base64: isText ? null : letter.body.toString('base64'),
   };
 }
@@ -54,8 +67,9 @@ export function deadLettersRouter(deps: DeadLettersRouterDeps): express.Router {
     const query = checkQuery(req.query);
     const letters = await deps.store.list({
       ...(query.service ? { service: query.service } : {}),
-      ...(query.event_type ? { eventType: query.event_type } : {}),
+      ...(query.event_type !== undefined ? { eventType: query.event_type === '' ? null : query.event_type } : {}),
       ...(query.reason ? { reason: query.reason } : {}),
+      ...(query.waiting ? { waiting: true } : {}),
       ...(query.older_than_seconds ? { olderThanMs: Number(query.older_than_seconds) * 1000 } : {}),
       limit: Math.min(Math.max(Number(query.limit ?? 100), 1), 1000),
     });
@@ -102,9 +116,10 @@ export function deadLettersRouter(deps: DeadLettersRouterDeps): express.Router {
 
   // An operator's retry with the same Idempotency-Key gets the first answer instead of a second replay.
   router.post('/dead-letters/:id/replay', async (req, res) => {
-    await deps.idempotency.runIfKeyed(req, res, `admin:${principalOf(res).subject}`, async () => {
+    const admin = principalOf(res).subject;
+    await deps.idempotency.runIfKeyed(req, res, `admin:${admin}`, async () => {
       const letter = await load(req.params.id);
-      await replayDeadLetter(deps, letter, 'admin-api');
+      await replayDeadLetter(deps, letter, admin);
       const view = deadLetterView((await deps.store.get(letter.id)) ?? letter);
       return { status: 202, headers: { 'Content-Type': 'application/json; charset=utf-8' }, body: JSON.stringify(view) };
     });

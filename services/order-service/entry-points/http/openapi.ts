@@ -206,13 +206,14 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
   },
   '/admin/dead-letters': {
     get: {
-      summary: 'Dead letters of every service, newest first',
+      summary: 'Dead letters of every service (not purged), oldest first',
       tag: 'operations',
       auth: 'admin',
       params: [
         query('service', Type.String(), 'e.g. payment-service'),
-        query('event_type', Type.String(), 'e.g. inventory.reserved'),
+        query('event_type', Type.String(), 'e.g. inventory.reserved; empty: letters whose event type is unknown'),
         query('reason', Type.String(), 'unparseable, schema_invalid, retries_exhausted, …'),
+        query('waiting', Type.Literal('true'), 'only letters waiting for an operator (neither replayed nor purged): those a group counts'),
         query('older_than_seconds', Type.String({ pattern: '^[0-9]{1,9}$' }), 'dead-lettered at least this long ago'),
         query('limit', Type.String({ pattern: '^[0-9]{1,6}$' }), 'at most this many (default 100, at most 1000)'),
       ],

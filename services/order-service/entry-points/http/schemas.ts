@@ -110,6 +110,7 @@ export const DeadLettersQuery = Type.Object(
     service: Type.Optional(Type.String({ maxLength: 100 })),
     event_type: Type.Optional(Type.String({ maxLength: 100 })),
     reason: Type.Optional(Type.String({ maxLength: 100 })),
+    waiting: Type.Optional(Type.Literal('true')),
     older_than_seconds: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$' })),
     limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
   },
