@@ -324,6 +324,34 @@ describe('dead letters by group', () => {
     expect((await admin.request('GET', `/admin/dead-letters/${id}`)).status).toBe(404);
   });
 
+  it('when a group\'s letters are listed, then exactly those it counts come (an unknown event type included), each with its secrets masked', async () => {
+    const reason = `list_test_${randomUUID().slice(0, 8)}`;
+    const withType = await deadLetter('inventory-service', { payment_source: 'tok_visa_secret', n: 1 }, { reason, type: 'order.created' });
+    const untyped = [
+      await deadLetter('inventory-service', { n: 2, authorization: 'Bearer eyJ.secret' }, { reason }),
+      await deadLetter('inventory-service', { n: 3 }, { reason }),
+    ];
+    // One of the untyped letters is replayed: the group no longer counts it.
+    await admin.request('POST', '/admin/dead-letters/replay', { ids: [untyped[0]] });
+    type Listed = { id: string; body: string };
+    const list = (query: string) => adminGet<{ data: Listed[] }>(`/admin/dead-letters?service=inventory-service&reason=${reason}&${query}`);
+
+    expect((await list('event_type=')).data.map((letter) => letter.id)).toEqual(untyped);
+    expect((await list('event_type=&waiting=true')).data.map((letter) => letter.id)).toEqual([untyped[1]]);
+    // Equal counts: the group last seen first.
+    expect((await groups()).filter((group) => group.reason === reason).map(({ event_type, count }) => ({ event_type, count }))).toEqual([
+      { event_type: null, count: 1 },
+      { event_type: 'order.created', count: 1 },
+    ]);
+
+    const [typed] = (await list('event_type=order.created&waiting=true')).data;
+    expect(typed!.id).toBe(withType);
+    expect(JSON.parse(typed!.body)).toEqual({ payment_source: '[REDACTED]', n: 1 });
+    const one = await adminGet<Listed>(`/admin/dead-letters/${untyped[0]}`);
+    expect(JSON.parse(one.body)).toEqual({ n: 2, authorization: '[REDACTED]' });
+    await expectProblem(await admin.request('GET', '/admin/dead-letters?waiting=yes'), 400, 'validation_error');
+  });
+
   it.each([
     ['the body is empty', {}],
     ['both ids and a group are given', { ids: [randomUUID()], group: { service: 's', event_type: null, reason: 'r' } }],
