@@ -43,6 +43,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  if (!EXTERNAL_STACK) await stack?.setProviderFaults({}).catch(() => undefined);
   await browser?.close();
   await runner?.stop();
   await store?.close();
@@ -83,7 +84,7 @@ async function replayedBy(messageIds: string[]): Promise<Record<string, string[]
   return by;
 }
 
-describe.skipIf(EXTERNAL_STACK)('the operations console: dead letters one by one, jobs and reconciliation', () => {
+describe.skipIf(EXTERNAL_STACK)('the operations console: dead letters one by one, jobs and reconciliation, cancelling an order', () => {
   it('when an operator picks two letters of a group, then those two are replayed under their name; the third opens with its secrets masked and is purged from its page', async () => {
     const type = `console.ops.${randomUUID().slice(0, 8)}`;
     const group = `shipping-service · ${type} · retries_exhausted`;
@@ -201,6 +202,32 @@ describe.skipIf(EXTERNAL_STACK)('the operations console: dead letters one by one
       { timeoutMs: 20_000, what: 'the retried job to complete' },
     );
     expect(done.output).toEqual({ exported: true });
+    await page.close();
+  });
+
+  it('when an operator cancels a running order from its page, then after a confirmation the saga undoes it and the page shows the release, without a reload', async () => {
+    const api = new OrderApi(stack, `cus_ops_${randomUUID().slice(0, 8)}`);
+    // A slow provider keeps the charge in progress while the operator opens the order.
+    await stack.setProviderFaults({ latency_ms: 5_000, match: 'payments' });
+    const placed = await api.place();
+    const page = await open('desktop', `#/orders/${placed.id}`);
+    await page.getByRole('button', { name: 'Cancel order' }).click();
+    await page.getByRole('alertdialog').getByText('Cancel this order?').waitFor();
+    await page.getByRole('button', { name: 'Yes, cancel it' }).click();
+    await page.getByRole('status').filter({ hasText: 'Cancellation requested' }).waitFor();
+    await stack.setProviderFaults({});
+
+    const timeline = page.getByRole('list', { name: 'Saga timeline' });
+    await timeline.getByText('inventory.released').waitFor({ timeout: 30_000 });
+    const steps = await timeline.locator('.entry:not(.entry-ahead) .what').allTextContents();
+    expect(steps.indexOf('order.cancel_requested')).toBeGreaterThan(steps.indexOf('order.created'));
+    expect(steps.indexOf('inventory.released')).toBeGreaterThan(steps.indexOf('order.cancel_requested'));
+    await expect(page.locator('.badge').first().textContent()).resolves.toMatch(/^cancelled/);
+    await page.getByRole('button', { name: 'Cancel order' }).waitFor({ state: 'detached' });
+    const order = await api.settled(placed.id);
+    expect(order).toMatchObject({ status: 'cancelled', cancellation_reason: 'customer_request' });
+    // Once nothing changes, the page's polls cost a 304 each, not the whole timeline again.
+    await page.waitForResponse((response) => response.url().endsWith(`/admin/orders/${placed.id}/timeline`) && response.status() === 304, { timeout: 10_000 });
     await page.close();
   });
 });
