@@ -1,4 +1,5 @@
 import { HTTPClient } from '../../shared/http/http-client.js';
+import { timeRequests } from '../../shared/http/request-timing.js';
 import type { ServiceConsumer } from '../../shared/messaging/service-consumer.js';
 import type { Lane } from '../../shared/messaging/topology-names.js';
 import { createLogger, type Logger } from '../../shared/logging/logger.js';
@@ -19,11 +20,12 @@ export const SERVICE = 'payment-service';
 const LANE_NEEDS: Record<Lane, ProviderOperation[]> = { step: ['charge', 'lookup'], compensation: ['refund', 'lookup'] };
 
 /**
- * Starts payment-service: charges and refunds through the adapter layer, composed as
- * timeout (HTTP client, aborts the request) → retry (look-ups on transient errors; charges and
- * refunds only when the provider certainly did nothing, e.g. connection refused) → circuit breaker
- * (declines and 4xx never count). A charge or refund whose outcome is unknown is settled by the
- * domain, by looking the payment up.
+ * Starts payment-service: charges and refunds through the adapter layer, each provider call
+ * composed, outermost first, as bulkhead (the operation's slots and bounded queue) → circuit breaker
+ * (declines and 4xx never count) → retry (look-ups on transient errors; charges and refunds only
+ * when the provider certainly did nothing, e.g. connection refused) → timeout (aborts the request);
+ * the declaration and its reasons are in ProviderPaymentService. A charge or refund whose outcome
+ * is unknown is settled by the domain, by looking the payment up.
  */
 export async function startPaymentService(config: PaymentConfig, options: { logger?: Logger } = {}): Promise<RunningParticipant> {
   const logger = options.logger ?? createLogger({ service: SERVICE, level: config.LOG_LEVEL });
@@ -35,9 +37,11 @@ export async function startPaymentService(config: PaymentConfig, options: { logg
     // which do not hold a consumer slot while waiting.
     retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 2_000 },
     logger,
-    // A socket for every call the operations' limits let through: none waits for another's.
+    // A socket for every call the operations' bulkheads let through: none waits for another's.
     maxSockets: config.PROVIDER_CHARGE_CONCURRENCY + config.PROVIDER_REFUND_CONCURRENCY + config.PROVIDER_LOOKUP_CONCURRENCY,
   });
+  // Each attempt on the wire, apart from the time calls spend queued in a bulkhead or backing off.
+  timeRequests(client, (timing) => metrics?.providerRequest(timing));
   // Charges, refunds and look-ups each have their circuit (and their concurrency limit), so that
   // they do not share one fate: while charges fail and their circuit is open, refunds still flow.
   // A lane pauses while a circuit its handlers need is open — the step lane charges, the
@@ -70,12 +74,14 @@ export async function startPaymentService(config: PaymentConfig, options: { logg
     return breaker;
   };
   const breakers: Record<ProviderOperation, CircuitBreaker> = { charge: breakerFor('charge'), refund: breakerFor('refund'), lookup: breakerFor('lookup') };
-  const payments = new ProviderPaymentService(
-    client,
-    breakers,
-    (operation, outcome, seconds) => metrics?.providerCall(operation, outcome, seconds),
-    { charge: config.PROVIDER_CHARGE_CONCURRENCY, refund: config.PROVIDER_REFUND_CONCURRENCY, lookup: config.PROVIDER_LOOKUP_CONCURRENCY },
-  );
+  const payments = new ProviderPaymentService(client, breakers, {
+    observe: (operation, outcome, seconds) => metrics?.providerCall(operation, outcome, seconds),
+    limits: {
+      charge: { maxConcurrent: config.PROVIDER_CHARGE_CONCURRENCY, maxQueued: config.PROVIDER_MAX_QUEUED },
+      refund: { maxConcurrent: config.PROVIDER_REFUND_CONCURRENCY, maxQueued: config.PROVIDER_MAX_QUEUED },
+      lookup: { maxConcurrent: config.PROVIDER_LOOKUP_CONCURRENCY, maxQueued: config.PROVIDER_MAX_QUEUED },
+    },
+  });
   const orders = new HttpOrderDirectory(config.ORDER_SERVICE_URL, tokenSettings(config), logger);
   let reconciliationMetrics: ReconciliationMetrics | undefined;
   return startParticipant({

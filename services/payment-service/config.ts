@@ -26,6 +26,14 @@ export const PaymentConfigSchema = Type.Object({
   PROVIDER_REFUND_CONCURRENCY: Type.Integer({ default: 16, minimum: 1, maximum: 1000 }),
   PROVIDER_LOOKUP_CONCURRENCY: Type.Integer({ default: 16, minimum: 1, maximum: 1000 }),
   /**
+   * Provider calls of each operation that may wait for one of its slots (their timeout not yet
+   * started); a call beyond them fails at once as unavailable, nothing sent, and its message is
+   * retried later, as while a circuit is open. 64 is more than can wait at the default prefetches
+   * (32 step and 16 compensation handlers, plus 8 reconciliation look-ups), so at the defaults no
+   * call is refused, as before the queue had a bound; 0: no waiting.
+   */
+  PROVIDER_MAX_QUEUED: Type.Integer({ default: 64, minimum: 0, maximum: 100_000 }),
+  /**
    * How often the reconciliation runs: whole minutes that divide an hour (`5m`, `15m`) or hours that
    * divide a day (`1h`, `6h`); `off`: only when asked.
    */

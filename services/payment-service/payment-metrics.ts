@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
+import type { RequestTiming } from '../../shared/http/request-timing.js';
 import type { Logger } from '../../shared/logging/logger.js';
 import { HTTP_DURATION_BUCKETS, sampledGauge, type MetricsRegistry } from '../../shared/observability/metrics.js';
 import type { CircuitBreaker, CircuitState } from '../../shared/resilience/circuit-breaker.js';
@@ -8,10 +9,14 @@ import type { ProviderCallOutcome, ProviderOperation } from './data-access/payme
 const STATE_VALUE: Record<CircuitState, number> = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 };
 const STATE_LABEL: Record<CircuitState, string> = { CLOSED: 'closed', HALF_OPEN: 'half_open', OPEN: 'open' };
 
-/** payment-service's own metrics: the provider's circuit breakers (one per operation) and the provider calls. */
+/**
+ * payment-service's own metrics: the provider's circuit breakers (one per operation), the provider
+ * calls, and the HTTP requests they make.
+ */
 export class PaymentMetrics {
   private readonly transitions: Counter<'breaker' | 'state'>;
   private readonly calls: Histogram<'operation' | 'outcome'>;
+  private readonly requests: Histogram<'http_request_method' | 'http_route' | 'http_response_status_code' | 'error_type'>;
 
   constructor(registry: MetricsRegistry, breakers: CircuitBreaker[]) {
     const registers = [registry];
@@ -37,6 +42,14 @@ export class PaymentMetrics {
       buckets: HTTP_DURATION_BUCKETS,
       registers,
     });
+    // Labelled as http_server_request_duration_seconds is (semantic conventions); one attempt each.
+    this.requests = new Histogram({
+      name: 'http_client_request_duration_seconds',
+      help: 'Duration of HTTP requests to the payment provider, one per attempt: no time queued for a slot or waiting to retry.',
+      labelNames: ['http_request_method', 'http_route', 'http_response_status_code', 'error_type'],
+      buckets: HTTP_DURATION_BUCKETS,
+      registers,
+    });
   }
 
   breakerMoved(breaker: string, state: CircuitState): void {
@@ -45,6 +58,19 @@ export class PaymentMetrics {
 
   providerCall(operation: ProviderOperation, outcome: ProviderCallOutcome, seconds: number): void {
     this.calls.observe({ operation, outcome }, seconds);
+  }
+
+  /** `error_type` is '' when an answer came (its status says the rest), else why none came. */
+  providerRequest(timing: RequestTiming): void {
+    this.requests.observe(
+      {
+        http_request_method: timing.method,
+        http_route: timing.route,
+        http_response_status_code: timing.status === undefined ? '' : String(timing.status),
+        error_type: timing.failure ?? '',
+      },
+      timing.seconds,
+    );
   }
 }
 

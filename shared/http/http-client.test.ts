@@ -241,3 +241,38 @@ describe('HTTPClient', () => {
     expect(inspect(error, { depth: 10 })).not.toContain(API_KEY);
   });
 });
+
+describe('HTTPClient: interceptors', () => {
+  it('when a request interceptor adds a header, then the server sees it on every attempt', async () => {
+    const { url, requests } = await serve((_req, res, n) => (n === 1 ? json(res, 503, {}) : json(res, 200, { n })));
+    const c = client(url);
+    let attempts = 0;
+    c.interceptors.request.use((config) => {
+      attempts += 1;
+      config.headers.set('X-Attempt', String(attempts));
+      return config;
+    });
+    expect(await c.get('/payments/pay_1')).toEqual({ n: 2 });
+    expect(requests.map((r) => r.headers['x-attempt'])).toEqual(['1', '2']);
+    expect(requests[0]?.headers.authorization).toBe(`Bearer ${API_KEY}`); // the client's own headers stay
+  });
+
+  it('when the server answers non-2xx, then a response interceptor sees the answer, and the client fails the call after it', async () => {
+    const { url } = await serve((_req, res) => json(res, 404, { error: { code: 'resource_missing' } }));
+    const c = client(url);
+    const seen: string[] = [];
+    c.interceptors.response.use(
+      (answer) => {
+        seen.push(`answer ${answer.status} ${JSON.stringify(answer.data)}`);
+        return answer;
+      },
+      (error: unknown) => {
+        seen.push('failure');
+        throw error;
+      },
+    );
+    const error = await c.get('/payments/pay_404').catch((e: unknown) => e);
+    expect(seen).toEqual(['answer 404 {"error":{"code":"resource_missing"}}']);
+    expect(isHttpStatusError(error) && [error.status, error.body]).toEqual([404, { error: { code: 'resource_missing' } }]);
+  });
+});

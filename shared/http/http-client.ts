@@ -13,8 +13,11 @@ import {
 import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import type { Logger } from '../logging/logger.js';
 import { captureTraceContext, failSpan, tracer } from '../observability/trace-context.js';
-import { retry, type RetryOptions } from '../resilience/retry-policy.js';
+import { compose, type Policy } from '../resilience/policy.js';
+import { retryPolicy, type RetryOptions } from '../resilience/retry-policy.js';
+import { timeoutPolicy } from '../resilience/timeout-policy.js';
 import { HttpNetworkError, HttpStatusError, HttpTimeoutError, isHttpStatusError, isTransientHttpError, parseRetryAfter } from './http-errors.js';
+import { routeTemplate } from './route-template.js';
 
 /** Options of {@link HTTPClient}. */
 export interface HTTPClientOptions {
@@ -44,6 +47,24 @@ export interface RequestOptions {
    * check must agree). A charge passes "only failures proving nothing was performed".
    */
   retryWhen?: (error: unknown) => boolean;
+  /**
+   * Arranges the policies this request runs through, outermost first: it receives the client's own
+   * retry and timeout for the request and returns them composed with the caller's, e.g.
+   * `({ retry, timeout }) => compose(bulkhead, breaker, retry, timeout)`.
+   * @defaultValue `({ retry, timeout }) => compose(retry, timeout)`: retries of attempts that each have `timeoutMs`
+   */
+  policies?: (own: RequestPolicies) => Policy;
+}
+
+/** The client's own policies for one request, handed to {@link RequestOptions.policies}. */
+export interface RequestPolicies {
+  /**
+   * Retries transient failures (network, timeout, 429, 5xx) with the client's backoff; a POST only
+   * when it carries an `Idempotency-Key`, and only the failures `retryWhen` accepts.
+   */
+  retry: Policy;
+  /** Aborts the request after `timeoutMs` (its socket destroyed) with {@link HttpTimeoutError}. */
+  timeout: Policy;
 }
 
 /** Options of {@link HTTPClient.get}. */
@@ -63,10 +84,13 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOST
  * - URLs join as the Python does: `base_url.rstrip('/') + '/' + path.lstrip('/')`.
  * - Headers: `Authorization: Bearer <apiKey>`, `Content-Type` and `Accept: application/json`.
  * - Differs from the Python: the timeout really cancels. httpx's timeout (like axios' own
- *   `timeout`) only bounds waiting; here an AbortController aborts the request and axios destroys
- *   the socket, so a hung server holds nothing. The controller is driven by our own setTimeout
- *   (not `AbortSignal.timeout`) so the timeout can be told apart from the caller's abort, and so
- *   that fake timers can drive it in tests.
+ *   `timeout`) only bounds waiting; here the timeout policy aborts the request's signal and axios
+ *   destroys the socket, so a hung server holds nothing. The abort's reason is the
+ *   {@link HttpTimeoutError}, which tells it apart from the caller's abort; it runs on setTimeout
+ *   (not `AbortSignal.timeout`) so that fake timers drive it in tests.
+ * - Retry and timeout are policies (see `shared/resilience/policy.ts`), by default composed as
+ *   retry → timeout (a timeout per attempt); a caller arranges them with its own layers through
+ *   {@link RequestOptions.policies}, e.g. a bulkhead and a breaker outside the retries.
  * - Non-2xx answers become {@link HttpStatusError} (axios' `validateStatus` accepts every status,
  *   and this class decides), with the JSON body and any Retry-After.
  * - Retries only transient failures (network, timeout, 429, 5xx) through the retry policy.
@@ -77,6 +101,7 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOST
  * - Secrets: the bearer token lives only in the axios instance's default headers. Errors keep a
  *   stripped-down cause (name, message, code) rather than axios' error, whose `config` holds the
  *   headers, so logging an error (or its cause chain) cannot leak the key.
+ * - {@link HTTPClient.interceptors} are axios's own, e.g. to time each attempt (request-timing.ts).
  * - Traces: each attempt is a CLIENT span (`POST /payments/create`; a retry's carries
  *   `http.request.resend_count`), and sends its W3C `traceparent` so that the server's span is its
  *   child. Per attempt rather than per call: each attempt is a request the server sees.
@@ -129,6 +154,20 @@ export class HTTPClient {
     return this.send('POST', path, body, options, keyed);
   }
 
+  /**
+   * axios's own interceptors: `interceptors.request.use(config => …)` may change a request before it
+   * is sent (each attempt; change the config given and return it, not a copy, for request-timing.ts
+   * to recognise it), `interceptors.response.use(onAnswer, onFailure)` sees each answer, any
+   * status included (this client decides which statuses fail, after the interceptors). As in
+   * axios, request interceptors run last added first and response ones in the order added. A
+   * response interceptor's failure handler must rethrow the error it is given, unchanged, for the
+   * client to tell a timeout from a lost connection. They see the headers, the bearer token
+   * included: never log a request's config.
+   */
+  get interceptors(): AxiosInstance['interceptors'] {
+    return this.axios.interceptors;
+  }
+
   /** Closes idle keep-alive sockets (shutdown, tests). */
   close(): void {
     this.httpAgent.destroy();
@@ -136,29 +175,36 @@ export class HTTPClient {
   }
 
   private async send(method: 'GET' | 'POST', path: string, body: unknown, options: GetOptions, retryable: boolean): Promise<unknown> {
-    const policy = retryable ? (this.options.retry ?? {}) : { ...this.options.retry, maxAttempts: 1 };
-    let attempt = 0;
-    return retry(() => this.once(method, path, body, options, attempt++), {
-      ...policy,
-      shouldRetry: (error) => isTransientHttpError(error) && (options.retryWhen?.(error) ?? true),
-      ...(options.signal ? { signal: options.signal } : {}),
-      onRetry: (error, attempt, delayMs) =>
-        this.options.logger.warn('http request failed; retrying', {
-          method,
-          path,
-          attempt,
-          delay_ms: delayMs,
-          ...(isHttpStatusError(error) ? { status: error.status } : {}),
-          error,
-        }),
-    });
+    const own: RequestPolicies = {
+      retry: retryPolicy({
+        ...(retryable ? this.options.retry : { ...this.options.retry, maxAttempts: 1 }),
+        shouldRetry: (error) => isTransientHttpError(error) && (options.retryWhen?.(error) ?? true),
+        onRetry: (error, attempt, delayMs) =>
+          this.options.logger.warn('http request failed; retrying', {
+            method,
+            path,
+            attempt,
+            delay_ms: delayMs,
+            ...(isHttpStatusError(error) ? { status: error.status } : {}),
+            error,
+          }),
+      }),
+      timeout: timeoutPolicy({
+        ms: this.options.timeoutMs,
+        error: () => new HttpTimeoutError(`${method} ${path} timed out after ${this.options.timeoutMs} ms`, { context: { method, path } }),
+      }),
+    };
+    const policy = options.policies ? options.policies(own) : compose(own.retry, own.timeout);
+    return policy.execute(({ signal, attempt }) => this.once(method, path, body, options, signal, (attempt ?? 1) - 1), options.signal);
   }
 
-  private async once(method: 'GET' | 'POST', path: string, body: unknown, options: GetOptions, attempt: number): Promise<unknown> {
+  /** One attempt, as a CLIENT span; `signal` aborts it (the caller's, or the timeout's). */
+  private async once(method: 'GET' | 'POST', path: string, body: unknown, options: GetOptions, signal: AbortSignal | undefined, attempt: number): Promise<unknown> {
     const span = this.startSpan(method, path, options, attempt);
     const traceHeaders = captureTraceContext(trace.setSpan(context.active(), span));
     try {
-      const data = await this.attempt(method, path, body, traceHeaders ? { ...options, headers: { ...options.headers, ...traceHeaders } } : options, span);
+      const headers = traceHeaders ? { ...options.headers, ...traceHeaders } : options.headers;
+      const data = await this.attempt(method, path, body, { ...(options.params ? { params: options.params } : {}), ...(headers ? { headers } : {}) }, signal, span);
       span.end();
       return data;
     } catch (error) {
@@ -183,16 +229,14 @@ export class HTTPClient {
     return span;
   }
 
-  private async attempt(method: 'GET' | 'POST', path: string, body: unknown, options: GetOptions, span: Span): Promise<unknown> {
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, this.options.timeoutMs);
-    const onCallerAbort = () => controller.abort(options.signal?.reason);
-    if (options.signal?.aborted) onCallerAbort();
-    else options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+  private async attempt(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    options: Pick<GetOptions, 'params' | 'headers'>,
+    signal: AbortSignal | undefined,
+    span: Span,
+  ): Promise<unknown> {
     const context = { method, path };
     try {
       const response = await this.axios.request({
@@ -201,7 +245,7 @@ export class HTTPClient {
         data: body,
         params: options.params,
         headers: options.headers,
-        signal: controller.signal,
+        ...(signal ? { signal } : {}),
       });
       span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, response.status);
       if (response.status >= 400) span.setAttribute(ATTR_ERROR_TYPE, String(response.status));
@@ -213,10 +257,8 @@ export class HTTPClient {
       });
     } catch (error) {
       if (isHttpStatusError(error)) throw error;
-      if (timedOut) {
-        throw new HttpTimeoutError(`${method} ${path} timed out after ${this.options.timeoutMs} ms`, { cause: strip(error), context });
-      }
-      if (options.signal?.aborted) throw options.signal.reason ?? error;
+      // Aborted: by the timeout (its reason is the HttpTimeoutError) or by the caller (its reason).
+      if (signal?.aborted) throw signal.reason ?? error;
       const errorCode = isAxiosError(error) ? error.code : undefined;
       throw new HttpNetworkError(`${method} ${path} failed: ${errorCode ?? (error as Error).message}`, {
         sent: !NOT_SENT_CODES.has(errorCode ?? ''),
@@ -224,19 +266,8 @@ export class HTTPClient {
         cause: strip(error),
         context,
       });
-    } finally {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onCallerAbort);
     }
   }
-}
-
-/**
- * A span name's path: the request's, with every segment that holds a digit (an id such as
- * `pay_3xYz9`) as `{id}`, so that names stay few (`GET /payments/{id}`), as semantic conventions ask.
- */
-function routeTemplate(path: string): string {
-  return `/${path.replace(/^\/+/, '').split('/').map((segment) => (/\d/.test(segment) ? '{id}' : segment)).join('/')}`;
 }
 
 /** Keeps what explains a failure and drops axios' `config`/`request`, which hold the bearer token. */

@@ -3,6 +3,7 @@ import Opossum from 'opossum';
 import { AppError } from '../errors/app-error.js';
 import { isNonRetryableError } from '../errors/non-retryable-error.js';
 import { isTransientHttpError } from '../http/http-errors.js';
+import type { Policy } from './policy.js';
 
 /** The Python class's states. */
 export type CircuitState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
@@ -190,6 +191,17 @@ export class CircuitBreaker {
       // would leave that call's promise pending forever.
     }
   }
+}
+
+/**
+ * The breaker as a {@link Policy}, to compose with others. opossum is not a cockatiel `IPolicy`,
+ * and {@link CircuitBreaker.execute} hands its function the signal rather than a context; this
+ * adapts one to the other and changes nothing else.
+ */
+export function breakerPolicy(breaker: CircuitBreaker): Policy {
+  return {
+    execute: (fn, signal) => breaker.execute((inner) => fn(inner ? { signal: inner } : {}), signal),
+  };
 }
 
 function positive(name: string, value: number): number {

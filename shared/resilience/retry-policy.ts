@@ -1,3 +1,5 @@
+import type { Policy } from './policy.js';
+
 /**
  * Retry with exponential backoff and jitter, always bounded: the number of attempts, each wait,
  * and any server-requested wait are capped.
@@ -97,6 +99,17 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, options: Ret
       await wait(delay, options.signal);
     }
   }
+}
+
+/**
+ * {@link retry} as a {@link Policy}, to compose with others: each attempt gets `attempt` (1-based) in
+ * its context, and the signal `execute` was given stops the retries.
+ */
+export function retryPolicy(options: RetryOptions & Omit<RetryHooks, 'signal'>): Policy {
+  resolveRetryOptions(options);
+  return {
+    execute: (fn, signal) => retry((attempt) => fn({ attempt, ...(signal ? { signal } : {}) }), { ...options, ...(signal ? { signal } : {}) }),
+  };
 }
 
 /** max(backoff, capped Retry-After): the server's wish is honoured but never waits forever. */

@@ -1,7 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HTTPClient } from '../../../../shared/http/http-client.js';
+import { isBulkheadFullError } from '../../../../shared/resilience/bulkhead.js';
 import { CircuitBreaker } from '../../../../shared/resilience/circuit-breaker.js';
 import { LogCapture } from '../../../../test/support/log-capture.js';
 import {
@@ -10,7 +11,7 @@ import {
   isPaymentOutcomeUnknownError,
   isPaymentProviderUnavailableError,
 } from './payment-errors.js';
-import { ProviderPaymentService } from './provider-payment-service.js';
+import { ProviderPaymentService, type ProviderCallOutcome, type ProviderOperation, type ProviderPaymentServiceOptions } from './provider-payment-service.js';
 
 const logger = new LogCapture().loggerFor('adapter-test');
 const servers: http.Server[] = [];
@@ -256,5 +257,156 @@ describe('ProviderPaymentService: refunds, look-ups and the breaker', () => {
     expect(isPaymentProviderUnavailableError(await payments.refundPayment({ paymentId: 'pay_1' }, { idempotencyKey: 'r' }).catch((e: unknown) => e))).toBe(true);
     expect(isPaymentProviderUnavailableError(await payments.getPayment('pay_1').catch((e: unknown) => e))).toBe(true);
     expect(seen).toHaveLength(3);
+  });
+});
+
+describe('ProviderPaymentService: bulkheads and the look-up cache', () => {
+  afterEach(() => vi.useRealTimers());
+
+  /**
+   * A fake provider that holds requests open (every one, or those `holds` picks) until `release()`,
+   * then answers as `respond` says, the held ones first and every later one at once; `arrived(n)`
+   * resolves at the n-th request.
+   */
+  async function holdingProvider(respond: (req: http.IncomingMessage, n: number) => [number, unknown], holds: (n: number) => boolean = () => true) {
+    const seen: { method: string; url: string; headers: http.IncomingHttpHeaders }[] = [];
+    const held: (() => void)[] = [];
+    const waiters: { n: number; resolve: () => void }[] = [];
+    let holding = true;
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+        const [status, body] = respond(req, seen.length);
+        const answer = () => {
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(body));
+        };
+        if (holding && holds(seen.length)) held.push(answer);
+        else answer();
+        for (const w of waiters.filter((w) => seen.length >= w.n)) w.resolve();
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const arrived = (n: number) => new Promise<void>((resolve) => (seen.length >= n ? resolve() : waiters.push({ n, resolve })));
+    const release = () => {
+      holding = false;
+      for (const answer of held.splice(0)) answer();
+    };
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, arrived, release };
+  }
+
+  /** The adapter with `options`, its calls' outcomes recorded; `threshold` 1 opens the breaker on the first counted failure. */
+  function service(url: string, options: ProviderPaymentServiceOptions = {}, threshold = 5) {
+    const breaker = new CircuitBreaker({ name: 'provider', failureThreshold: threshold, resetTimeoutMs: 60_000 });
+    const client = new HTTPClient({ baseUrl: url, apiKey: 'sk_test_k', timeoutMs: 2_000, retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 10 }, logger });
+    closers.push(() => breaker.shutdown(), () => client.close());
+    const outcomes: [ProviderOperation, ProviderCallOutcome][] = [];
+    const payments = new ProviderPaymentService(client, breaker, { observe: (operation, outcome) => outcomes.push([operation, outcome]), ...options });
+    return { payments, breaker, outcomes };
+  }
+
+  const list = (data: unknown[]) => ({ object: 'list', data, has_more: false });
+
+  it('when one charge runs and one waits (maxConcurrent 1, maxQueued 1), then a third fails at once as unavailable, nothing sent, observed as rejected, and the breaker does not count it', async () => {
+    const provider = await holdingProvider(() => [200, PAYMENT]);
+    const { payments, breaker, outcomes } = service(provider.url, { limits: { charge: { maxConcurrent: 1, maxQueued: 1 } } }, 1);
+    const settled: string[] = [];
+    const first = payments.processPayment(request, { idempotencyKey: 'charge-1' }).finally(() => settled.push('first'));
+    const second = payments.processPayment(request, { idempotencyKey: 'charge-2' }).finally(() => settled.push('second'));
+    await provider.arrived(1);
+    const third = await payments.processPayment(request, { idempotencyKey: 'charge-3' }).catch((e: unknown) => e);
+    expect(isPaymentProviderUnavailableError(third)).toBe(true);
+    expect(isBulkheadFullError((third as Error).cause)).toBe(true);
+    expect(settled).toEqual([]); // refused while the first was still held: it did not wait for a slot
+    expect(provider.seen.map((s) => s.headers['idempotency-key'])).toEqual(['charge-1']);
+    expect(outcomes).toEqual([['charge', 'rejected']]);
+    // failureThreshold 1: had the refusal been counted as a failure, the circuit would be open.
+    expect(breaker.state).toBe('CLOSED');
+    provider.release();
+    expect(await first).toMatchObject({ paymentId: 'pay_1', status: 'succeeded' });
+    expect(await second).toMatchObject({ paymentId: 'pay_1', status: 'succeeded' });
+    expect(provider.seen.map((s) => s.headers['idempotency-key'])).toEqual(['charge-1', 'charge-2']);
+    expect(outcomes).toEqual([
+      ['charge', 'rejected'],
+      ['charge', 'success'],
+      ['charge', 'success'],
+    ]);
+    expect(breaker.state).toBe('CLOSED');
+  });
+
+  it('when a refusal falls between two failed charges, then the breaker neither counts it nor takes it for a success: the two failures open it', async () => {
+    // The second charge is held, so that the third finds its one slot taken and no queue.
+    const provider = await holdingProvider(() => [500, providerError('api_error', 'internal')], (n) => n === 2);
+    const { payments, breaker, outcomes } = service(provider.url, { limits: { charge: { maxConcurrent: 1, maxQueued: 0 } } }, 2);
+    expect(isPaymentOutcomeUnknownError(await payments.processPayment(request, { idempotencyKey: 'charge-1' }).catch((e: unknown) => e))).toBe(true);
+    expect(breaker.state).toBe('CLOSED');
+    const second = payments.processPayment(request, { idempotencyKey: 'charge-2' }).catch((e: unknown) => e);
+    await provider.arrived(2);
+    expect(isPaymentProviderUnavailableError(await payments.processPayment(request, { idempotencyKey: 'charge-3' }).catch((e: unknown) => e))).toBe(true);
+    provider.release();
+    expect(isPaymentOutcomeUnknownError(await second)).toBe(true);
+    // Had the refusal been taken for a success, the count would have restarted and the circuit stayed closed.
+    expect(breaker.state).toBe('OPEN');
+    expect(provider.seen).toHaveLength(2);
+    expect(outcomes).toEqual([
+      ['charge', 'error'],
+      ['charge', 'rejected'],
+      ['charge', 'error'],
+    ]);
+  });
+
+  it('when a look-up by order finds a succeeded charge, then the next within the TTL is served from the cache, unobserved, and the next after it asks again', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { url, seen } = await fakeProvider(() => [200, list([PAYMENT])]);
+    const { payments, outcomes } = service(url, { lookupCacheTtlMs: 2_000 });
+    const first = await payments.findPaymentsByOrder('o-1');
+    expect(first.map((p) => [p.paymentId, p.status])).toEqual([['pay_1', 'succeeded']]);
+    vi.advanceTimersByTime(1_999);
+    expect(await payments.findPaymentsByOrder('o-1')).toBe(first);
+    expect(seen).toHaveLength(1);
+    expect(outcomes).toEqual([['lookup', 'success']]); // a cached answer is not a provider call
+    await payments.findPaymentsByOrder('o-2'); // another order is another question
+    expect(seen.map((s) => s.url)).toEqual(['/payments?order_id=o-1&limit=100', '/payments?order_id=o-2&limit=100']);
+    vi.advanceTimersByTime(1);
+    await payments.findPaymentsByOrder('o-1');
+    expect(seen).toHaveLength(3);
+  });
+
+  it.each([
+    ['no payment', []],
+    ['only a failed payment', [{ ...PAYMENT, status: 'failed' }]],
+  ])('when a look-up by order finds %s, then it is never served again: two look-ups make two requests', async (_what, data) => {
+    const { url, seen } = await fakeProvider(() => [200, list(data)]);
+    const { payments, outcomes } = service(url, { lookupCacheTtlMs: 60_000 });
+    expect(await payments.findPaymentsByOrder('o-1')).toHaveLength(data.length);
+    expect(await payments.findPaymentsByOrder('o-1')).toHaveLength(data.length);
+    expect(seen).toHaveLength(2);
+    expect(outcomes).toEqual([
+      ['lookup', 'success'],
+      ['lookup', 'success'],
+    ]);
+  });
+
+  it('when a look-up by order joins one in flight whose answer holds no succeeded charge, then it asks again and gets the charge that landed meanwhile', async () => {
+    const provider = await holdingProvider((_req, n) => [200, list(n === 1 ? [] : [PAYMENT])]);
+    const { payments } = service(provider.url, { lookupCacheTtlMs: 60_000 });
+    const first = payments.findPaymentsByOrder('o-1');
+    await provider.arrived(1);
+    const joined = payments.findPaymentsByOrder('o-1');
+    provider.release();
+    expect(await first).toEqual([]);
+    expect((await joined).map((p) => p.paymentId)).toEqual(['pay_1']);
+    expect(provider.seen).toHaveLength(2);
+  });
+
+  it('when a payment is looked up by id, then it is never cached: each look-up, even of a succeeded payment, reaches the provider', async () => {
+    const { url, seen } = await fakeProvider(() => [200, PAYMENT]);
+    const { payments } = service(url, { lookupCacheTtlMs: 60_000 });
+    expect(await payments.getPayment('pay_1')).toMatchObject({ paymentId: 'pay_1', status: 'succeeded' });
+    expect(await payments.getPayment('pay_1')).toMatchObject({ paymentId: 'pay_1', status: 'succeeded' });
+    await Promise.all([payments.getPayment('pay_1'), payments.getPayment('pay_1')]);
+    expect(seen.map((s) => s.url)).toEqual(['/payments/pay_1', '/payments/pay_1', '/payments/pay_1', '/payments/pay_1']);
   });
 });

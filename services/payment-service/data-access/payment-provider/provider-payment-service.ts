@@ -1,15 +1,14 @@
-import { Type, type Static } from '@sinclair/typebox';
-import pLimit, { type LimitFunction } from 'p-limit';
-import { CurrencyCode, DecimalAmount, isInvalidAmountError, normaliseAmount } from '../../../../shared/contracts/money.js';
-import { compileValidator } from '../../../../shared/contracts/validator.js';
-import type { HTTPClient } from '../../../../shared/http/http-client.js';
+import { isInvalidAmountError, normaliseAmount } from '../../../../shared/contracts/money.js';
+import type { HTTPClient, RequestPolicies } from '../../../../shared/http/http-client.js';
 import { isHttpNetworkError, isHttpStatusError, isHttpTimeoutError } from '../../../../shared/http/http-errors.js';
-import { isBrokenCircuitError, type CircuitBreaker } from '../../../../shared/resilience/circuit-breaker.js';
+import { LookupCache } from '../../../../shared/http/lookup-cache.js';
+import { Bulkhead, isBulkheadFullError } from '../../../../shared/resilience/bulkhead.js';
+import { breakerPolicy, isBrokenCircuitError, type CircuitBreaker } from '../../../../shared/resilience/circuit-breaker.js';
+import { compose, type Policy } from '../../../../shared/resilience/policy.js';
 import {
   InvalidPaymentRequestError,
   PaymentDeclinedError,
   PaymentOutcomeUnknownError,
-  PaymentProviderUnavailableError,
   isInvalidPaymentRequestError,
 } from './payment-errors.js';
 import type {
@@ -22,39 +21,14 @@ import type {
   RefundRequest,
   RefundResponse,
 } from './payment-service.js';
-
-// What the provider answers, checked before use: nothing read off the wire is trusted as typed.
-// Extra fields are allowed so that the provider may grow its objects.
-const Timestamp = Type.String({ format: 'date-time' });
-const ProviderPayment = Type.Object({
-  id: Type.String({ minLength: 1 }),
-  status: Type.Union([Type.Literal('succeeded'), Type.Literal('failed')]),
-  amount: DecimalAmount,
-  currency: CurrencyCode,
-  created: Timestamp,
-  order_id: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-  amount_refunded: Type.Optional(DecimalAmount),
-});
-const ProviderRefund = Type.Object({
-  id: Type.String({ minLength: 1 }),
-  payment: Type.String({ minLength: 1 }),
-  amount: DecimalAmount,
-  currency: CurrencyCode,
-  status: Type.String(),
-  created: Timestamp,
-});
-const ProviderList = Type.Object({ data: Type.Array(ProviderPayment), has_more: Type.Optional(Type.Boolean()) });
-const ProviderRefundList = Type.Object({ data: Type.Array(ProviderRefund), has_more: Type.Optional(Type.Boolean()) });
-const checkPayment = compileValidator(ProviderPayment);
-const checkRefund = compileValidator(ProviderRefund);
-const checkList = compileValidator(ProviderList);
-const checkRefundList = compileValidator(ProviderRefundList);
+import { mapProviderError } from './provider-error-mapping.js';
+import { checkList, checkPayment, checkRefund, checkRefundList, readBody, toPayment, toRefund } from './provider-wire.js';
 
 /** A provider call, for metrics: `charge` and `refund` write, `lookup` reads. */
 export type ProviderOperation = 'charge' | 'refund' | 'lookup';
 /**
- * How a provider call ended: `success`; `declined` (the card); `rejected` (the circuit was open, no
- * request made); `timeout` (no answer in time); `error` (anything else).
+ * How a provider call ended: `success`; `declined` (the card); `rejected` (the circuit was open or
+ * the bulkhead full: no request made); `timeout` (no answer in time); `error` (anything else).
  */
 export type ProviderCallOutcome = 'success' | 'declined' | 'rejected' | 'timeout' | 'error';
 export type ProviderCallObserver = (operation: ProviderOperation, outcome: ProviderCallOutcome, seconds: number) => void;
@@ -63,8 +37,36 @@ export type ProviderCallObserver = (operation: ProviderOperation, outcome: Provi
 const ORDER_PAGE_SIZE = 100;
 
 /**
+ * How long a look-up by order that found a charge is served again: enough to share the look-ups
+ * of a burst (a batch run again, a cancellation checking the charge its handler just checked),
+ * short enough that nothing acts on an answer older than a few provider round trips.
+ */
+const LOOKUP_CACHE_TTL_MS = 2_000;
+
+/** An operation's bulkhead: calls running at once, and calls that may wait for a slot. */
+export interface ProviderCallLimits {
+  maxConcurrent: number;
+  maxQueued: number;
+}
+
+/** Options of {@link ProviderPaymentService}. */
+export interface ProviderPaymentServiceOptions {
+  /** Told of every call's duration and outcome (metrics); not of answers served from the cache. */
+  observe?: ProviderCallObserver;
+  /**
+   * Each operation's bulkhead. A call waiting for a slot has not started its timeout; beyond the
+   * queue a call fails at once as unavailable, nothing sent.
+   * @defaultValue no limit beyond the HTTP client's sockets
+   */
+  limits?: Partial<Record<ProviderOperation, ProviderCallLimits>>;
+  /** @defaultValue {@link LOOKUP_CACHE_TTL_MS} */
+  lookupCacheTtlMs?: number;
+}
+
+/**
  * Port of the `StripePaymentService` of the payment adapter's Python design: the provider's HTTP
- * API behind the {@link PaymentService} port, each call made through its operation's circuit breaker.
+ * API behind the {@link PaymentService} port, each call made through its operation's bulkhead and
+ * circuit breaker (the order of the layers is declared in one place: `policies`).
  *
  * Deliberate differences from the Python, which retried every POST and wrapped every failure in
  * one `PaymentProcessingError`:
@@ -82,24 +84,50 @@ const ORDER_PAGE_SIZE = 100;
  */
 export class ProviderPaymentService implements PaymentService {
   private readonly breakers: Record<ProviderOperation, CircuitBreaker>;
-  private readonly limits: Record<ProviderOperation, LimitFunction>;
+  private readonly bulkheads: Record<ProviderOperation, Bulkhead>;
+  private readonly observe: ProviderCallObserver | undefined;
+  private readonly paymentsByOrder: LookupCache<PaymentResponse[]>;
 
   /**
    * @param breakers one breaker per operation (charges, refunds and look-ups do not share one fate:
    *   failing charges open the charges' circuit and leave refunds flowing), or one for every call
-   * @param concurrency the most calls of each operation in flight at once; the others wait their
-   *   turn before their timeout starts. @defaultValue no limit beyond the HTTP client's sockets
    */
   constructor(
     private readonly client: HTTPClient,
     breakers: CircuitBreaker | Record<ProviderOperation, CircuitBreaker>,
-    /** Told of every call's duration and outcome (metrics). */
-    private readonly observe?: ProviderCallObserver,
-    concurrency: Partial<Record<ProviderOperation, number>> = {},
+    options: ProviderPaymentServiceOptions = {},
   ) {
     this.breakers = 'execute' in breakers ? { charge: breakers, refund: breakers, lookup: breakers } : breakers;
-    const limit = (operation: ProviderOperation) => pLimit(concurrency[operation] ?? Number.POSITIVE_INFINITY);
-    this.limits = { charge: limit('charge'), refund: limit('refund'), lookup: limit('lookup') };
+    const bulkhead = (operation: ProviderOperation) =>
+      new Bulkhead({
+        name: `payment-provider-${operation}`,
+        maxConcurrent: options.limits?.[operation]?.maxConcurrent ?? Number.POSITIVE_INFINITY,
+        maxQueued: options.limits?.[operation]?.maxQueued ?? 0,
+      });
+    this.bulkheads = { charge: bulkhead('charge'), refund: bulkhead('refund'), lookup: bulkhead('lookup') };
+    this.observe = options.observe;
+    this.paymentsByOrder = new LookupCache({
+      ttlMs: options.lookupCacheTtlMs ?? LOOKUP_CACHE_TTL_MS,
+      keep: (payments) => payments.some((payment) => payment.status === 'succeeded'),
+    });
+  }
+
+  /**
+   * The layers of every provider call of `operation`, outermost first, as the call goes in:
+   * - bulkhead: waits for one of the operation's slots, or is refused at once when its queue is
+   *   full. Outermost, so that a call keeps its one slot through its retries and their backoff (a
+   *   retry never queues again behind newer calls, nor takes a second slot), and the slots bound
+   *   the sockets in use. A refusal never reaches the breaker: being busy says nothing of the
+   *   provider's health, and opossum would count it as a success. The price: while the circuit is
+   *   open, a queued call waits for a slot before the breaker refuses it, at most as long as the
+   *   calls already in flight take to time out.
+   * - breaker: refuses at once while the operation's circuit is open. Outside the retries, so that a
+   *   call counts once however many attempts it made.
+   * - retry: the client's; a charge or refund only after a failure proving nothing was performed.
+   * - timeout: the client's, per attempt: it aborts the request.
+   */
+  private policies(operation: ProviderOperation): (own: RequestPolicies) => Policy {
+    return ({ retry, timeout }) => compose(this.bulkheads[operation], breakerPolicy(this.breakers[operation]), retry, timeout);
   }
 
   processPayment(request: PaymentRequest, options: CallOptions): Promise<PaymentResponse> {
@@ -110,14 +138,32 @@ export class ProviderPaymentService implements PaymentService {
     return this.timed('refund', () => this.refund(request, options));
   }
 
+  /**
+   * Never cached: the reconciliation reads a payment again just before refunding it, so as never to
+   * refund twice, and a kept answer would defeat that.
+   */
   getPayment(paymentId: string): Promise<PaymentResponse | null> {
     return this.timed('lookup', () => this.lookUp(paymentId));
   }
 
+  /**
+   * Served from a short-lived cache, and shared by concurrent callers, only when the answer holds a
+   * succeeded charge. A found charge stays found (the provider never turns a succeeded payment back;
+   * a refund changes only its `amountRefunded`), and its id and amount, which the charge handler and
+   * a cancellation act on, never change. An answer without one is never kept, nor handed to a
+   * caller who asked after its request left: it is the answer a charge in doubt makes false the
+   * moment it lands, and a stale one would let a cancellation close the order's row as cancelled
+   * while its charge had just gone through (caught later, by the charge's retry or the
+   * reconciliation, but later). A kept `amountRefunded` may be seconds behind: the reconciliation,
+   * which reads it, reads the payment again uncached ({@link getPayment}) before it refunds.
+   */
   findPaymentsByOrder(orderId: string): Promise<PaymentResponse[]> {
-    return this.timed('lookup', () => this.findByOrder(orderId));
+    const params = { order_id: orderId, limit: ORDER_PAGE_SIZE };
+    return this.paymentsByOrder.get(lookupKey('payments', params), () => this.timed('lookup', () => this.findByOrder(params)));
   }
 
+  // The ledger's pages are not cached: the reconciliation reads each once a run, runs are minutes
+  // apart, and a kept page would only be a ledger older than the run that reads it.
   listPayments(page: ListPage): Promise<Page<PaymentResponse>> {
     return this.timed('lookup', async () => {
       const data = readBody(await this.read('payments', pageParams(page)), checkList, 'payment list', false);
@@ -134,10 +180,10 @@ export class ProviderPaymentService implements PaymentService {
 
   private async timed<T>(operation: ProviderOperation, call: () => Promise<T>): Promise<T> {
     const observe = this.observe;
-    if (!observe) return this.limits[operation](call);
+    if (!observe) return call();
     const started = performance.now();
     try {
-      const result = await this.limits[operation](call);
+      const result = await call();
       observe(operation, 'success', (performance.now() - started) / 1000);
       return result;
     } catch (error) {
@@ -181,8 +227,8 @@ export class ProviderPaymentService implements PaymentService {
     }
   }
 
-  private async findByOrder(orderId: string): Promise<PaymentResponse[]> {
-    const data = await this.read('payments', { order_id: orderId, limit: ORDER_PAGE_SIZE });
+  private async findByOrder(params: { order_id: string; limit: number }): Promise<PaymentResponse[]> {
+    const data = await this.read('payments', params);
     return readBody(data, checkList, 'payment list', false).data.map(toPayment);
   }
 
@@ -190,25 +236,22 @@ export class ProviderPaymentService implements PaymentService {
   private async write(operation: 'charge' | 'refund', path: string, body: unknown, options: CallOptions): Promise<unknown> {
     if (options.signal?.aborted) throw options.signal.reason; // nothing has been sent
     try {
-      return await this.breakers[operation].execute(
-        (signal) =>
-          this.client.post(path, body, {
-            headers: { 'Idempotency-Key': options.idempotencyKey },
-            retryWhen: certainlyNotPerformed,
-            ...(signal ? { signal } : {}),
-          }),
-        options.signal,
-      );
+      return await this.client.post(path, body, {
+        headers: { 'Idempotency-Key': options.idempotencyKey },
+        retryWhen: certainlyNotPerformed,
+        policies: this.policies(operation),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
     } catch (error) {
-      throw mapError(error, 'write', options.signal?.aborted === true);
+      throw mapProviderError(error, 'write', options.signal?.aborted === true);
     }
   }
 
   private async read(path: string, params?: Record<string, string | number>): Promise<unknown> {
     try {
-      return await this.breakers.lookup.execute(() => this.client.get(path, params ? { params } : {}));
+      return await this.client.get(path, { policies: this.policies('lookup'), ...(params ? { params } : {}) });
     } catch (error) {
-      throw mapError(error, 'read');
+      throw mapProviderError(error, 'read');
     }
   }
 }
@@ -217,7 +260,7 @@ export class ProviderPaymentService implements PaymentService {
 function outcomeOf(error: unknown): ProviderCallOutcome {
   if (error instanceof PaymentDeclinedError) return 'declined';
   for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) {
-    if (isBrokenCircuitError(cause)) return 'rejected';
+    if (isBrokenCircuitError(cause) || isBulkheadFullError(cause)) return 'rejected';
     if (isHttpTimeoutError(cause)) return 'timeout';
   }
   return 'error';
@@ -238,92 +281,12 @@ function validAmount(amount: string, currency: PaymentRequest['currency']): stri
   }
 }
 
-/** Checks a 2xx body; an unreadable one after a write is an unknown outcome (it may have committed). */
-function readBody<T>(data: unknown, check: (value: unknown) => { ok: true; value: T } | { ok: false }, what: string, isWrite = true): T {
-  const result = check(data);
-  if (result.ok) return result.value;
-  const message = `the provider answered with an unreadable ${what}`;
-  throw isWrite ? new PaymentOutcomeUnknownError(message) : new PaymentProviderUnavailableError(message);
-}
-
-function toRefund(refund: Static<typeof ProviderRefund>): RefundResponse {
-  return {
-    refundId: refund.id,
-    paymentId: refund.payment,
-    amount: refund.amount,
-    currency: refund.currency,
-    status: refund.status,
-    createdAt: new Date(refund.created),
-  };
+/** A look-up's cache key: its path and its query, parameters sorted. */
+function lookupKey(path: string, params: Record<string, string | number>): string {
+  const query = new URLSearchParams(Object.entries(params).map(([name, value]): [string, string] => [name, String(value)]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return `${path}?${query}`;
 }
 
 function pageParams(page: ListPage): Record<string, string | number> {
   return { limit: page.limit, ...(page.startingAfter ? { starting_after: page.startingAfter } : {}) };
-}
-
-function toPayment(p: Static<typeof ProviderPayment>): PaymentResponse {
-  return {
-    paymentId: p.id,
-    status: p.status,
-    amount: p.amount,
-    currency: p.currency,
-    createdAt: new Date(p.created),
-    amountRefunded: p.amount_refunded ?? normaliseAmount('0', p.currency),
-    ...(p.order_id ? { orderId: p.order_id } : {}),
-  };
-}
-
-interface ProviderErrorDetail {
-  type?: string;
-  code?: string;
-  message?: string;
-  payment_id?: string;
-}
-
-/** The provider's `{error: {...}}` envelope, when the body is one. */
-function errorDetail(body: unknown): ProviderErrorDetail {
-  const detail = (body as { error?: unknown } | null)?.error;
-  if (!detail || typeof detail !== 'object') return {};
-  const pick = (key: keyof ProviderErrorDetail) => {
-    const value = (detail as Record<string, unknown>)[key];
-    return typeof value === 'string' ? { [key]: value } : {};
-  };
-  return { ...pick('type'), ...pick('code'), ...pick('message'), ...pick('payment_id') };
-}
-
-/** Provider and transport failures → the typed errors of payment-errors.ts. */
-function mapError(error: unknown, kind: 'read' | 'write', callerAborted = false): unknown {
-  const unknownIfWrite = (message: string) =>
-    kind === 'write' ? new PaymentOutcomeUnknownError(message, { cause: error }) : new PaymentProviderUnavailableError(message, { cause: error });
-  if (isBrokenCircuitError(error)) return new PaymentProviderUnavailableError('the payment provider circuit is open', { cause: error });
-  if (isHttpStatusError(error)) {
-    const detail = errorDetail(error.body);
-    const message = detail.message ?? `the provider answered ${error.status}`;
-    const context = { status: error.status, provider_code: detail.code };
-    if (error.status === 402) {
-      return new PaymentDeclinedError(message, {
-        declineCode: detail.code ?? 'card_declined',
-        ...(detail.payment_id ? { paymentId: detail.payment_id } : {}),
-        cause: error,
-      });
-    }
-    // 409: a request with this key is still running there; the same key later gets its answer.
-    if (error.status === 409) return new PaymentProviderUnavailableError('a request with this key is in progress at the provider', { cause: error, context });
-    if (error.status === 429) return new PaymentProviderUnavailableError('the provider is rate limiting', { cause: error, context });
-    // Our credentials, not the customer's request: fail over to later (and an operator), never
-    // cancel the order as if it were invalid.
-    if (error.status === 401 || error.status === 403) {
-      return new PaymentProviderUnavailableError('the provider rejected our credentials', { cause: error, context });
-    }
-    if (error.status >= 500) return unknownIfWrite(`the provider answered ${error.status}`);
-    return new InvalidPaymentRequestError(message, { cause: error, status: error.status, ...(detail.code ? { providerCode: detail.code } : {}) });
-  }
-  if (isHttpTimeoutError(error)) return unknownIfWrite(error.message);
-  if (isHttpNetworkError(error)) {
-    return error.sent ? unknownIfWrite(error.message) : new PaymentProviderUnavailableError(error.message, { cause: error });
-  }
-  // The caller aborted a write in flight (the client rethrows the signal's reason): it may have
-  // reached the provider.
-  if (callerAborted) return new PaymentOutcomeUnknownError('the charge or refund was aborted in flight', { cause: error });
-  return error;
 }
