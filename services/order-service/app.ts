@@ -20,6 +20,10 @@ import { readBacklog } from './data-access/backlog-repository.js';
 import { recordRetry } from './data-access/retry-repository.js';
 import { connectRedis } from './data-access/redis-client.js';
 import { seedCatalog } from './data-access/catalog-repository.js';
+import { ChangeFeed } from './data-access/change-feed.js';
+import { OrderWaits } from './data-access/order-waits.js';
+import { PRODUCTS_KEY, ReadCache } from './data-access/read-cache.js';
+import { loadProductsBody, productsCache } from './entry-points/http/products-router.js';
 import { BacklogMonitor } from './domain/backlog-monitor.js';
 import { DeadlineSweeper } from './domain/deadline-sweeper.js';
 import { admission } from './entry-points/http/admission.js';
@@ -98,6 +102,14 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
   await statusListener.start();
 
   const redisPrefix = config.NAMESPACE ? `${config.NAMESPACE}:` : '';
+  // What changes in Postgres, heard by every instance: the read cache drops it, waiting clients wake.
+  const feed = new ChangeFeed({ connectionString: config.DATABASE_URL, schema: `${config.NAMESPACE}order_service`, logger });
+  await feed.start();
+  const cache = new ReadCache({ redis, prefix: redisPrefix, feed, logger, metrics: runtime.metrics });
+  const waits = new OrderWaits(feed);
+  await cache
+    .warm(productsCache(config.CACHE_PRODUCTS_TTL_MS), PRODUCTS_KEY, () => loadProductsBody(runtime.pool))
+    .catch((error: unknown) => logger.warn('could not warm the catalog cache; it fills on the first read', { error }));
   const idempotency = new IdempotencyStore({ redis, prefix: redisPrefix, ttlSeconds: config.IDEMPOTENCY_TTL_S, logger });
   const admissionControl = await startAdmissionControl(config, idempotency, logger);
   const app = createApp({
@@ -106,6 +118,11 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
     // Orders placed together share nothing but the catalog they read: their units interleave.
     placements: new UnitOfWork(runtime.pool, runtime.relay, { batchMax: config.DB_BATCH_MAX, lanes: config.DB_BATCH_LANES, interleave: true, logger }),
     sagaTimeoutMs: config.SAGA_TIMEOUT_MS,
+    cache,
+    productsTtlMs: config.CACHE_PRODUCTS_TTL_MS,
+    ordersTtlMs: config.CACHE_ORDERS_TTL_MS,
+    waits,
+    maxWaitSeconds: config.ORDER_WAIT_MAX_S,
     observer: metrics,
     observers: [httpServerMetrics(runtime.metrics), metrics.apiOutcomes()],
     logger,
@@ -142,8 +159,10 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
     sweeper,
     async stop() {
       logger.info('service stopping');
+      waits.close(); // long polls answer now, or the server's close would wait for them
       await http.close();
       await admissionControl.stop();
+      await feed.stop();
       await consumer.stop();
       await archiver.stop();
       await statusListener.stop();
@@ -151,6 +170,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
       await deadLetters.pool.end();
       await jobStore.close();
       await runtime.close();
+      await cache.close();
       redis.disconnect();
       logger.info('service stopped');
     },

@@ -59,6 +59,15 @@ export const OrderConfigSchema = Type.Object({
   ADMISSION_REFRESH_MS: Type.Integer({ default: 100, minimum: 10, maximum: 10_000 }),
   /** Serve the operations console at /console (its data comes from /admin/*, which stays on either way). */
   CONSOLE_ENABLED: Type.Boolean({ default: true }),
+  /**
+   * How long GET /products is served from the read cache (each instance's memory, then Redis);
+   * every stock move drops it sooner, on every instance. 0: not cached.
+   */
+  CACHE_PRODUCTS_TTL_MS: Type.Integer({ default: 30_000, minimum: 0, maximum: 86_400_000 }),
+  /** The same for GET /orders/:id of orders that ended (completed or cancelled). 0: not cached. */
+  CACHE_ORDERS_TTL_MS: Type.Integer({ default: 60_000, minimum: 0, maximum: 86_400_000 }),
+  /** Longest `wait` of GET /orders/:id?wait= (seconds): a long poll for the order's next change. */
+  ORDER_WAIT_MAX_S: Type.Integer({ default: 30, minimum: 1, maximum: 300 }),
   /** Demo catalog that seeds an empty product table (names, prices, initial stock). */
   CATALOG_FILE: Type.String({ default: '' }),
 });

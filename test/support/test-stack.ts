@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { RunningService } from '../../shared/startup/running-service.js';
 import { startInventoryService } from '../../services/inventory-service/app.js';
 import { loadInventoryConfig } from '../../services/inventory-service/config.js';
-import { startOrderService } from '../../services/order-service/app.js';
+import { startOrderService, type RunningOrderService } from '../../services/order-service/app.js';
 import { loadOrderConfig } from '../../services/order-service/config.js';
 import { startPaymentProvider } from '../../services/payment-provider/app.js';
 import { loadPaymentProviderConfig } from '../../services/payment-provider/config.js';
@@ -130,6 +130,15 @@ export class TestStack {
         break;
     }
     this.running.set(name, service);
+  }
+
+  /**
+   * Another instance of order-service on the same namespace, with its own port, pool, cache and
+   * change feed, as a second process would have; not stopped by {@link stop}: the caller stops it.
+   */
+  async startOrderServiceInstance(overrides: Record<string, string> = {}): Promise<RunningOrderService> {
+    if (EXTERNAL_STACK) throw new Error('cannot start services of an external stack');
+    return startOrderService(loadOrderConfig({ ...this.serviceEnv(0), ...overrides }), { logger: this.logs.loggerFor('order-service') });
   }
 
   /** Replaces the in-process provider's fault settings (`{}` clears them). */

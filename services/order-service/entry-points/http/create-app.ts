@@ -36,6 +36,8 @@ export interface AppDeps extends OrdersRouterDeps, AdminOrdersRouterDeps {
   console?: boolean;
   /** Middleware that watches every request and its answer (metrics), first in the chain. */
   observers?: RequestHandler[];
+  /** CACHE_PRODUCTS_TTL_MS; 0 or no cache: GET /products reads Postgres every time. */
+  productsTtlMs?: number;
 }
 
 /**
@@ -57,7 +59,7 @@ export function createApp(deps: AppDeps): express.Express {
     app.use(cors({ origin: deps.corsOrigins, allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'], maxAge: 600 }));
   }
   app.use(requestContext(deps.logger));
-  app.use(requestTimeout(deps.requestTimeoutMs));
+  app.use(requestTimeout(deps.requestTimeoutMs, deps.maxWaitSeconds ?? 30));
   app.use(healthRouter(deps.readiness, deps.degradable));
   if (deps.console !== false) app.use(consoleRouter());
   app.use(identify(deps.auth));
@@ -67,7 +69,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(requireAuth);
   app.use(jsonOnly);
   app.use(express.json({ limit: '100kb', strict: true, type: ['application/json', 'application/*+json'] }));
-  app.use(productsRouter(deps.pool));
+  app.use(productsRouter({ pool: deps.pool, ...(deps.cache ? { cache: deps.cache } : {}), productsTtlMs: deps.productsTtlMs ?? 0 }));
   app.use(ordersRouter(deps));
   app.use('/admin', requireAdmin, adminOrdersRouter(deps), deps.deadLetters, deps.jobs, deps.services);
   app.use((req, res) => sendProblem(res, 'not_found', `no route for ${req.method} ${req.path}`));
@@ -86,14 +88,17 @@ const jsonOnly: RequestHandler = (req, _res, next) => {
 
 /**
  * A request still unanswered after `ms` gets 503 request_timeout with Retry-After; its work may
- * still finish (a POST with an Idempotency-Key is safe to retry). Node's own `requestTimeout`
- * (set on the server) bounds how long receiving a request may take.
+ * still finish (a POST with an Idempotency-Key is safe to retry). A GET that asks to `wait` (a
+ * long poll, up to `maxWaitSeconds`) gets its wait on top. Node's own `requestTimeout` (set on the
+ * server) bounds how long receiving a request may take.
  */
-function requestTimeout(ms: number): RequestHandler {
-  return (_req, res, next) => {
+function requestTimeout(ms: number, maxWaitSeconds: number): RequestHandler {
+  return (req, res, next) => {
+    const wait = req.method === 'GET' && typeof req.query.wait === 'string' ? Number(req.query.wait) : 0;
+    const limit = ms + (Number.isInteger(wait) && wait > 0 ? Math.min(wait, maxWaitSeconds) * 1000 : 0);
     const timer = setTimeout(() => {
-      if (!res.headersSent) sendProblem(res, 'request_timeout', `no answer within ${ms} ms`);
-    }, ms);
+      if (!res.headersSent) sendProblem(res, 'request_timeout', `no answer within ${limit} ms`);
+    }, limit);
     timer.unref();
     res.once('close', () => clearTimeout(timer));
     next();

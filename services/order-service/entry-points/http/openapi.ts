@@ -42,6 +42,8 @@ type Operation = {
   /** Headers of the success answer, besides the rate-limit ones every limited answer has. */
   okHeaders?: Record<string, Header>;
   problems?: ProblemType[];
+  /** Answers with an ETag and honours If-None-Match (304). */
+  conditional?: boolean;
 };
 type Parameter = { name: string; in: 'path' | 'query' | 'header'; required: boolean; schema: TSchema; description: string };
 type Header = { description: string; required: boolean; schema: TSchema };
@@ -79,6 +81,14 @@ const idempotencyKey = (required: boolean): Parameter => ({
     'Makes the POST safe to retry: the same key and body replay the first response (Idempotent-Replayed: true); another body → 422; while the first runs → 409. Scoped per customer, kept 24 h.',
 });
 const query = (name: string, schema: TSchema, description: string): Parameter => ({ name, in: 'query', required: false, schema, description });
+const etag: Header = { description: 'the entity tag of what is answered; send it back as If-None-Match', required: true, schema: Type.String() };
+const ifNoneMatch: Parameter = {
+  name: 'If-None-Match',
+  in: 'header',
+  required: false,
+  schema: Type.String(),
+  description: 'the ETag of what the client has: while it is still current, 304 with no body',
+};
 
 /** Every route of the API; a test checks this list against the routes express really has. */
 export const OPERATIONS: Record<string, Record<string, Operation>> = {
@@ -97,7 +107,13 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
     },
   },
   '/products': {
-    get: { summary: 'The catalog: prices per currency and available stock', tag: 'products', auth: 'customer', ok: [200, ProductList, 'the catalog'] },
+    get: {
+      summary: 'The catalog: prices per currency and available stock (cached, dropped on every stock move)',
+      tag: 'products',
+      auth: 'customer',
+      ok: [200, ProductList, 'the catalog'],
+      conditional: true,
+    },
   },
   '/orders': {
     post: {
@@ -132,16 +148,25 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       ],
       ok: [200, OrderList, 'one page'],
       problems: ['validation_error'],
+      conditional: true,
     },
   },
   '/orders/{id}': {
     get: {
-      summary: 'One order, with its saga history',
+      summary: 'One order, with its saga history; with `wait`, its next change (long poll)',
       tag: 'orders',
       auth: 'customer',
-      params: [orderId],
+      params: [
+        orderId,
+        query(
+          'wait',
+          Type.String({ pattern: '^[0-9]{1,3}$' }),
+          'seconds to wait for a change, 1 to ORDER_WAIT_MAX_S (default 30): answered at once if the order differs from the If-None-Match given, else as soon as it changes (on any instance), else when the time is up (304 with If-None-Match, else 200 with the order as it is)',
+        ),
+      ],
       ok: [200, OrderResponse, 'the order'],
-      problems: ['not_found'],
+      problems: ['not_found', 'validation_error'],
+      conditional: true,
     },
   },
   '/orders/{id}/cancel': {
@@ -389,7 +414,8 @@ function operationDocument(path: string, method: string, op: Operation) {
   const byStatus = new Map<number, ProblemType[]>();
   for (const type of problems) byStatus.set(PROBLEM_TYPES[type].status, [...(byStatus.get(PROBLEM_TYPES[type].status) ?? []), type]);
   const [status, schema, description] = op.ok;
-  const okHeaders = { ...(limited ? RATE_LIMIT_HEADERS : {}), ...op.okHeaders };
+  const okHeaders = { ...(limited ? RATE_LIMIT_HEADERS : {}), ...op.okHeaders, ...(op.conditional ? { ETag: etag } : {}) };
+  const params = [...(op.params ?? []), ...(op.conditional ? [ifNoneMatch] : [])];
   const responses: Record<string, unknown> = {
     [status]: {
       description,
@@ -397,6 +423,12 @@ function operationDocument(path: string, method: string, op: Operation) {
       ...(schema ? { content: { 'application/json': { schema } } } : path === '/docs' || path === '/console' ? { content: { 'text/html': { schema: { type: 'string' } } } } : {}),
     },
   };
+  if (op.conditional) {
+    responses[304] = {
+      description: 'Not Modified: the If-None-Match given is current (with `wait`: it stayed current for the whole wait); no body',
+      headers: { ETag: etag, ...(limited ? RATE_LIMIT_HEADERS : {}) },
+    };
+  }
   for (const [code, types] of [...byStatus].sort(([a], [b]) => a - b)) responses[code] = problemResponse(types, problemHeaders(code, types, limited));
   if (path === '/readyz') {
     responses[503] = { description: 'a dependency does not answer', headers: { 'Retry-After': retryAfter(true) }, content: { 'application/json': { schema: Health } } };
@@ -406,7 +438,7 @@ function operationDocument(path: string, method: string, op: Operation) {
     summary: op.summary,
     tags: [op.tag],
     security: op.auth ? [{ bearer: [] }] : [],
-    ...(op.params ? { parameters: op.params.map(({ schema, ...p }) => ({ ...p, schema })) } : {}),
+    ...(params.length > 0 ? { parameters: params.map(({ schema, ...p }) => ({ ...p, schema })) } : {}),
     ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: op.body } } } } : {}),
     responses,
   };

@@ -63,6 +63,8 @@ export const OrderResponse = Type.Object({
 });
 export type OrderResponse = Static<typeof OrderResponse>;
 
+export const OrderQuery = Type.Object({ wait: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$' })) }, { additionalProperties: false });
+
 export const ListOrdersQuery = Type.Object(
   {
     limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
