@@ -20,6 +20,7 @@ import { readBacklog } from './data-access/backlog-repository.js';
 import { recordRetry } from './data-access/retry-repository.js';
 import { connectRedis } from './data-access/redis-client.js';
 import { seedCatalog } from './data-access/catalog-repository.js';
+import { CatalogPrices } from './data-access/catalog-prices.js';
 import { ChangeFeed } from './data-access/change-feed.js';
 import { OrderWaits } from './data-access/order-waits.js';
 import { PRODUCTS_KEY, ReadCache } from './data-access/read-cache.js';
@@ -118,6 +119,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
     // Orders placed together share nothing but the catalog they read: their units interleave.
     placements: new UnitOfWork(runtime.pool, runtime.relay, { batchMax: config.DB_BATCH_MAX, lanes: config.DB_BATCH_LANES, interleave: true, logger }),
     sagaTimeoutMs: config.SAGA_TIMEOUT_MS,
+    catalog: new CatalogPrices(runtime.pool),
     cache,
     productsTtlMs: config.CACHE_PRODUCTS_TTL_MS,
     ordersTtlMs: config.CACHE_ORDERS_TTL_MS,
@@ -125,6 +127,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
     maxWaitSeconds: config.ORDER_WAIT_MAX_S,
     observer: metrics,
     observers: [httpServerMetrics(runtime.metrics), metrics.apiOutcomes()],
+    metrics: runtime.metrics,
     logger,
     console: config.CONSOLE_ENABLED,
     auth: await startTokenVerifier(tokenSettings(config), identityProvider(config), logger, runtime.metrics),

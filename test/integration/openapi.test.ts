@@ -160,6 +160,7 @@ describe('routes', () => {
       pool: stub,
       unitOfWork: stub,
       sagaTimeoutMs: 1_000,
+      catalog: stub,
       idempotency: stub,
       logger: stub,
       readiness: {},

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningOrderService } from '../../services/order-service/app.js';
 import { newEvent } from '../../shared/contracts/events.js';
 import { OrderApi, orderBody } from '../support/order-api.js';
+import { authHeader } from '../support/tokens.js';
 import { EXTERNAL_STACK, TestStack } from '../support/test-stack.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -165,5 +168,45 @@ describe.skipIf(EXTERNAL_STACK)('the read path on two instances', () => {
     await waitFor(async () => relistened() >= before + 2 || undefined, { what: 'both feeds to listen again' });
     await other.get(order.id);
     expect(await metric('cache_loads_total', { cache: 'orders' }), 'loaded again after the resync').toBe(loadsBefore + 1);
+  });
+
+  it('when a client accepts br or gzip, then a large answer comes compressed and the bytes before and after are counted; a small one, or a client that accepts neither, gets it as it is', async () => {
+    // Orders that have ended: the page stays the same from one request to the next.
+    const placed = await Promise.all(Array.from({ length: 12 }, () => first.place()));
+    await Promise.all(placed.map((order) => first.settled(order.id)));
+    /** A GET on the second instance as raw bytes, with the headers it answered. */
+    const raw = async (path: string, acceptEncoding?: string) => {
+      const headers = { ...(await authHeader(CUSTOMER)), ...(acceptEncoding ? { 'accept-encoding': acceptEncoding } : {}) };
+      return new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+        http
+          .get(`${second.url}${path}`, { headers }, (response) => {
+            const chunks: Buffer[] = [];
+            response.on('data', (chunk: Buffer) => chunks.push(chunk));
+            response.on('end', () => resolve({ headers: response.headers, body: Buffer.concat(chunks) }));
+          })
+          .on('error', reject);
+      });
+    };
+    const plain = await raw('/orders?limit=100');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    const page = JSON.parse(plain.body.toString('utf8')) as { data: unknown[] };
+    expect(page.data.length).toBeGreaterThanOrEqual(12);
+    const wireBefore = await metric('http_server_response_body_bytes_total', { stage: 'wire', content_encoding: 'br' });
+    const bodyBefore = await metric('http_server_response_body_bytes_total', { stage: 'body', content_encoding: 'br' });
+
+    const br = await raw('/orders?limit=100', 'br;q=1, gzip;q=0.5');
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(br.headers.vary).toMatch(/Accept-Encoding/i);
+    expect(JSON.parse(zlib.brotliDecompressSync(br.body).toString('utf8'))).toEqual(page);
+    expect(br.body.length).toBeLessThan(plain.body.length / 3);
+    const gzip = await raw('/orders?limit=100', 'gzip');
+    expect(gzip.headers['content-encoding']).toBe('gzip');
+    expect(JSON.parse(zlib.gunzipSync(gzip.body).toString('utf8'))).toEqual(page);
+
+    expect(await metric('http_server_response_body_bytes_total', { stage: 'wire', content_encoding: 'br' })).toBe(wireBefore + br.body.length);
+    expect(await metric('http_server_response_body_bytes_total', { stage: 'body', content_encoding: 'br' })).toBe(bodyBefore + plain.body.length);
+    // Under the threshold: as it is, whatever the client accepts.
+    const small = await raw(`/orders/${randomUUID()}`, 'br, gzip');
+    expect(small.headers['content-encoding']).toBeUndefined();
   });
 });

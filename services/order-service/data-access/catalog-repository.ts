@@ -31,15 +31,6 @@ export async function seedCatalog(client: Queryable, catalog: CatalogFile): Prom
   }
 }
 
-/** Unit prices of `skus` in `currency`, by SKU; SKUs without a price there are absent. */
-export async function findPrices(client: Queryable, skus: string[], currency: string): Promise<Map<string, string>> {
-  const { rows } = await client.query<{ sku: string; unit_price: string }>(
-    'SELECT sku, unit_price::text AS unit_price FROM product_prices WHERE sku = ANY($1::text[]) AND currency = $2',
-    [skus, currency],
-  );
-  return new Map(rows.map((row) => [row.sku, row.unit_price]));
-}
-
 export async function listProducts(client: Queryable): Promise<ProductRow[]> {
   const { rows } = await client.query<ProductRow>(
     `SELECT p.sku, p.name, COALESCE(s.available, 0) AS available,

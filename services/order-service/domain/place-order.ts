@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ShippingAddress } from '../../../shared/contracts/common-schemas.js';
 import { fromMinorUnits, normaliseAmount, toMinorUnits, type Currency } from '../../../shared/contracts/money.js';
 import type { UnitOfWork } from '../../../shared/db/unit-of-work.js';
-import { findKnownSkus, findPrices } from '../data-access/catalog-repository.js';
+import type { CatalogLookup } from '../data-access/catalog-prices.js';
 import { appendHistory, insertOrder, type HistoryRow, type OrderLineRow, type OrderRow } from '../data-access/order-repository.js';
 import { IdempotencyKeyReusedError, OrderRejectedError } from './order-errors.js';
 
@@ -31,18 +31,20 @@ export type PlaceOrderResult =
  */
 export async function placeOrder(
   unitOfWork: UnitOfWork,
+  catalog: CatalogLookup,
   command: PlaceOrderCommand,
   sagaTimeoutMs: number,
 ): Promise<PlaceOrderResult> {
   const orderId = randomUUID();
+  // Before the transaction: prices are only ever added, and the look-ups of concurrent requests
+  // share one query (CatalogPrices).
+  const skus = [...new Set(command.items.map((item) => item.sku))];
+  const prices = await catalog.prices(skus, command.currency);
+  const unpriced = skus.filter((sku) => !prices.has(sku));
+  if (unpriced.length > 0) throw unpricedError(unpriced, command.currency, await catalog.knownSkus(unpriced));
   // A refusal is returned by the unit, not thrown: it has written nothing, and a unit that throws
   // makes the batch it shares with other requests run again one by one (UnitOfWork).
   const placed = await unitOfWork.run(async (tx): Promise<PlaceOrderResult | { refused: Error }> => {
-    const skus = [...new Set(command.items.map((item) => item.sku))];
-    const prices = await findPrices(tx.client, skus, command.currency);
-    const unpriced = skus.filter((sku) => !prices.has(sku));
-    if (unpriced.length > 0) return { refused: unpricedError(unpriced, command.currency, await findKnownSkus(tx.client, unpriced)) };
-
     const lines: OrderLineRow[] = command.items.map((item) => ({
       sku: item.sku,
       quantity: item.quantity,

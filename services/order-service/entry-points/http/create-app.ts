@@ -3,7 +3,9 @@ import express, { type RequestHandler } from 'express';
 import helmet from 'helmet';
 import { healthRouter, type ReadinessChecks } from '../../../../shared/http/health-server.js';
 import type { Logger } from '../../../../shared/logging/logger.js';
+import type { MetricsRegistry } from '../../../../shared/observability/metrics.js';
 import { httpServerTracing } from '../../../../shared/observability/http-server-tracing.js';
+import { compressResponses } from './compress-responses.js';
 import { consoleRouter } from './console-router.js';
 import { identify, requireAdmin, requireAuth, type TokenVerifier } from './auth.js';
 import { openApiRouter } from './openapi.js';
@@ -36,12 +38,14 @@ export interface AppDeps extends OrdersRouterDeps, AdminOrdersRouterDeps {
   console?: boolean;
   /** Middleware that watches every request and its answer (metrics), first in the chain. */
   observers?: RequestHandler[];
+  /** Where the response byte counts go (compress-responses.ts); absent: not counted. */
+  metrics?: MetricsRegistry;
   /** CACHE_PRODUCTS_TTL_MS; 0 or no cache: GET /products reads Postgres every time. */
   productsTtlMs?: number;
 }
 
 /**
- * The order API, in this order: security headers → CORS (only when configured) → request context
+ * The order API, in this order: compression (above 1 kB, br or gzip) → security headers → CORS (only when configured) → request context
  * → timeout → health probes and the console's files (no token) → token read → admission control (POST /orders only) →
  * rate limit (per customer, else per address) → OpenAPI and docs (public) → token required → body
  * (JSON only, 100 kB) → routes → problems. Before all of them, after the observers: the request's
@@ -54,6 +58,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('trust proxy', deps.trustProxy);
   for (const observer of deps.observers ?? []) app.use(observer);
   app.use(httpServerTracing());
+  app.use(compressResponses(deps.metrics));
   app.use(helmet());
   if (deps.corsOrigins.length > 0) {
     app.use(cors({ origin: deps.corsOrigins, allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'], maxAge: 600 }));

@@ -14,6 +14,7 @@ import { orderPage } from './order-page.js';
 import { orderView } from './order-view.js';
 import { principalOf } from './auth.js';
 import { idempotencyKeyOf, sha256, type IdempotencyStore, type StoredResponse } from './idempotency.js';
+import type { CatalogLookup } from '../../data-access/catalog-prices.js';
 import { orderKey, type CacheSpec, type ReadCache } from '../../data-access/read-cache.js';
 import type { OrderWaits } from '../../data-access/order-waits.js';
 import { etagOf, ifNoneMatch, matchesAny, sendJson } from './conditional-get.js';
@@ -30,6 +31,8 @@ export interface OrdersRouterDeps {
   placements?: UnitOfWork;
   sagaTimeoutMs: number;
   idempotency: IdempotencyStore;
+  /** The catalog's prices for new orders (batched: CatalogPrices). */
+  catalog: CatalogLookup;
   /** Told of orders placed and cancelled here (metrics). @defaultValue nobody */
   observer?: OrderObserver;
   /** The read cache (orders that ended); absent: every read goes to Postgres. */
@@ -102,6 +105,7 @@ export function ordersRouter(deps: OrdersRouterDeps): express.Router {
     await deps.idempotency.run(req, res, { customer, key }, async (requestHash) => {
       const placed = await placeOrder(
         deps.placements ?? deps.unitOfWork,
+        deps.catalog,
         {
           customerId: customer,
           items: body.items,
