@@ -10,6 +10,7 @@ export interface HttpTarget {
 
 export interface HttpReply {
   status: number;
+  headers: http.IncomingHttpHeaders;
   body: string;
 }
 
@@ -29,7 +30,7 @@ export class HttpClient {
       const request = http.request(target.url, { method: target.method, agent: this.agent, headers: target.headers() }, (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
         response.on('error', reject);
       });
       request.on('error', reject);
