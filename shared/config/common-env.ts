@@ -31,6 +31,12 @@ export const commonEnv = {
   MESSAGE_MAX_ATTEMPTS: Type.Integer({ default: 5, minimum: 1, maximum: 20 }),
   /** First retry delay; each later one doubles, with jitter. */
   MESSAGE_RETRY_BASE_MS: Type.Integer({ default: 500, minimum: 10, maximum: 600_000 }),
+  /**
+   * Event bodies larger than this many bytes (their JSON) are published gzip'd, with the AMQP
+   * property `content_encoding: gzip`; every consumer reads both forms. 0: never compress. At
+   * most 128 MiB, RabbitMQ's largest message.
+   */
+  MESSAGE_COMPRESS_BYTES: Type.Integer({ default: 0, minimum: 0, maximum: 134_217_728 }),
   /** How often the outbox relay sweeps for rows not yet published (it also runs right after each commit). */
   OUTBOX_SWEEP_MS: Type.Integer({ default: 1000, minimum: 10, maximum: 60_000 }),
   /** OUTBOX_RETENTION, INBOX_RETENTION and RETENTION_INTERVAL (retention-env.ts). */

@@ -26,7 +26,10 @@ export interface TypedEvent<Type extends string, Data> extends Omit<EventEnvelop
   data: Data;
 }
 
-/** Builds an envelope schema for one event type, for the JSON Schema documentation. */
+/**
+ * Builds an envelope schema for one event type, for the JSON Schema documentation; its description
+ * tells a reader of the queue how to get from a message to the JSON (docs/architecture.md, wire contract).
+ */
 export function envelopeFor<S extends TSchema>(type: string, version: number, data: S) {
   return Type.Object(
     {
@@ -38,7 +41,13 @@ export function envelopeFor<S extends TSchema>(type: string, version: number, da
       causation_id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
       data,
     },
-    { additionalProperties: false },
+    {
+      additionalProperties: false,
+      description:
+        `Envelope of the event ${type}, version ${version}: the body of a message on the saga.events exchange with ` +
+        `routing key ${type}, UTF-8 JSON. The body may arrive gzip'd: when the message's AMQP property ` +
+        'content_encoding is gzip, gunzip it before parsing the JSON (otherwise content_encoding is utf-8).',
+    },
   );
 }
 

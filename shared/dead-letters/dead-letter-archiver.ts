@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../logging/logger.js';
+import { decodeBody } from '../messaging/body-encoding.js';
 import { DEAD_LETTER_HEADERS } from '../messaging/dead-letter-headers.js';
 import type { TopologyNames } from '../messaging/topology-names.js';
 import type { DeadLetterStore } from './dead-letter-store.js';
@@ -19,6 +20,12 @@ export interface DeadLetterArchiverOptions {
  * Moves messages from every service's dead-letter queue into the dead-letter archive in Postgres
  * (insert, then ack: a crash re-archives, and the archive key collapses the copy), where they can
  * be listed, filtered, replayed and purged.
+ *
+ * A gzip'd body (content_encoding gzip) is archived gunzipped, as the JSON it carries, with
+ * `contentEncoding: utf-8` (and `receivedContentEncoding: gzip`) in its properties: the admin API
+ * and console then show it with its secrets masked, its order is found, and a replay sends it
+ * uncompressed, which every consumer takes. A body that cannot be decoded is archived as it came,
+ * with its own content encoding, and a replay sends it back as it is.
  */
 export class DeadLetterArchiver {
   private readonly channel: ChannelWrapper;
@@ -71,6 +78,10 @@ export class DeadLetterArchiver {
     const at = typeof headers[DEAD_LETTER_HEADERS.at] === 'string' ? new Date(headers[DEAD_LETTER_HEADERS.at] as string) : new Date();
     const queue = this.options.names.deadLetterQueue(service);
     const messageId = (message.properties.messageId as string | undefined) ?? null;
+    const received: unknown = message.properties.contentEncoding;
+    const decoded = decodeBody(message.content, received);
+    const gunzipped = decoded.ok && decoded.encoding === 'gzip';
+    const body = gunzipped ? decoded.json : message.content;
     await this.options.store.archive({
       id: randomUUID(),
       archive_key: createHash('sha256')
@@ -80,7 +91,7 @@ export class DeadLetterArchiver {
       service,
       queue,
       routing_key: (headers[DEAD_LETTER_HEADERS.routingKey] as string | undefined) ?? message.fields.routingKey,
-      event_type: (message.properties.type as string | undefined) ?? eventTypeOf(message.content),
+      event_type: (message.properties.type as string | undefined) ?? eventTypeOf(body),
       message_id: messageId,
       reason: (headers[DEAD_LETTER_HEADERS.reason] as string | undefined) ?? brokerReason(headers),
       error: (headers[DEAD_LETTER_HEADERS.error] as string | undefined) ?? null,
@@ -88,11 +99,13 @@ export class DeadLetterArchiver {
         messageId,
         type: message.properties.type ?? null,
         contentType: message.properties.contentType ?? null,
+        contentEncoding: gunzipped ? 'utf-8' : (received ?? null),
+        ...(gunzipped ? { receivedContentEncoding: received } : {}),
         correlationId: message.properties.correlationId ?? null,
         timestamp: message.properties.timestamp ?? null,
         headers,
       },
-      body: message.content,
+      body,
       dead_lettered_at: Number.isNaN(at.getTime()) ? new Date() : at,
     });
   }

@@ -8,18 +8,20 @@ import { replayQueueOf } from './replay-queue.js';
  * Sends a dead letter back to the queue it came from, its service's step or compensation lane
  * ({@link replayQueueOf}), confirmed, with its failure headers and retry count cleared so it gets a
  * full set of attempts, and records the replay. The message keeps its id: a handler that already
- * applied it skips it (inbox).
+ * applied it skips it (inbox). The stored body goes with the content encoding it was archived with
+ * (utf-8 for a gzip'd body, which the archiver stores gunzipped).
  */
 export async function replayDeadLetter(
   deps: { store: DeadLetterStore; publisher: EventPublisher; names: TopologyNames },
   letter: DeadLetter,
   requestedBy: string,
 ): Promise<void> {
-  const { headers = {}, messageId, type, contentType, correlationId, timestamp } = letter.properties as {
+  const { headers = {}, messageId, type, contentType, contentEncoding, correlationId, timestamp } = letter.properties as {
     headers?: Record<string, unknown>;
     messageId?: string | null;
     type?: string | null;
     contentType?: string | null;
+    contentEncoding?: string | null;
     correlationId?: string | null;
     timestamp?: number | null;
   };
@@ -31,6 +33,7 @@ export async function replayDeadLetter(
     ...(messageId ? { messageId } : {}),
     ...(type ? { type } : {}),
     ...(contentType ? { contentType } : {}),
+    ...(contentEncoding ? { contentEncoding } : {}),
     ...(correlationId ? { correlationId } : {}),
     ...(timestamp ? { timestamp } : {}),
   });

@@ -8,6 +8,7 @@ import type { MessagingMetrics } from '../observability/metrics.js';
 import { endConsumeSpan, startConsumeSpan } from '../observability/messaging-spans.js';
 import { recordError } from '../observability/trace-context.js';
 import { redactText } from '../logging/redact.js';
+import { bodyEncodingOf } from './body-encoding.js';
 import { DEAD_LETTER_HEADERS, type DeadLetterReason } from './dead-letter-headers.js';
 import type { EventPublisher } from './event-publisher.js';
 import { decodeEvent } from './message-decoder.js';
@@ -234,7 +235,10 @@ export class EventConsumer {
 
   private async process(message: ConsumeMessage, origin: Channel | undefined): Promise<Settled> {
     const { logger } = this;
-    const decoded = decodeEvent(message.content);
+    // A gzip'd body (content_encoding gzip) is gunzipped; forwarded to a delay or dead-letter queue,
+    // the message keeps its own bytes and properties, so body and content_encoding stay together.
+    const decoded = decodeEvent(message.content, message.properties.contentEncoding);
+    this.countBody(message, decoded.jsonBytes);
     if (!decoded.ok) {
       logger.warn('message rejected', { reason: decoded.reason, detail: redactText(decoded.detail) });
       return this.deadLetter(message, decoded.reason, decoded.detail, origin);
@@ -365,6 +369,19 @@ export class EventConsumer {
     );
     if (settled.outcome === 'retry') metrics.retries.inc({ messaging_destination_name: queue, event_type: eventType });
     if (settled.outcome === 'dead_letter') metrics.deadLetters.inc({ messaging_destination_name: queue, reason: settled.reason ?? 'unknown' });
+  }
+
+  /** Counts a delivery's bytes as received, and as JSON when it could be decoded. */
+  private countBody(message: ConsumeMessage, jsonBytes: number | undefined): void {
+    const metrics = this.options.metrics;
+    if (!metrics) return;
+    const labels = {
+      messaging_operation_type: 'receive',
+      messaging_destination_name: this.options.names.queue(this.options.service, this.lane),
+      encoding: bodyEncodingOf(message.properties.contentEncoding),
+    };
+    metrics.wireBytes.inc(labels, message.content.length);
+    if (jsonBytes !== undefined) metrics.bodyBytes.inc(labels, jsonBytes);
   }
 
   private ack(message: ConsumeMessage, origin: Channel | undefined): void {

@@ -6,6 +6,7 @@ import type { Logger } from '../logging/logger.js';
 import type { MessagingMetrics } from '../observability/metrics.js';
 import { startPublishSpan, type OutboxPath } from '../observability/messaging-spans.js';
 import { failSpan, type TraceCarrier } from '../observability/trace-context.js';
+import { encodeBody } from './body-encoding.js';
 import { ChannelRecovery } from './channel-recovery.js';
 import { assertPublishTopology } from './service-topology.js';
 import type { TopologyNames } from './topology-names.js';
@@ -23,8 +24,13 @@ export interface EventPublisherOptions {
   service?: SagaService;
   /** A publish not confirmed by the broker within this time is rejected. @defaultValue 10 000 */
   publishTimeoutMs?: number;
-  /** Counts the events published (confirmed and routed). */
+  /** Counts the events published (confirmed and routed), and their bytes before and after compression. */
   metrics?: MessagingMetrics;
+  /**
+   * An event whose JSON body is larger than this many bytes is published gzip'd, with
+   * `content_encoding: gzip` (MESSAGE_COMPRESS_BYTES); 0 never compresses. @defaultValue 0
+   */
+  compressAboveBytes?: number;
 }
 
 /** Options of {@link EventPublisher.publish}. */
@@ -39,12 +45,15 @@ export interface PublishOptions {
   outbox?: OutboxPath;
 }
 
-/** AMQP properties mirroring the envelope (message_id, type, content_type, timestamp). */
-export function envelopeProperties(envelope: EventEnvelope): Options.Publish {
+/**
+ * AMQP properties mirroring the envelope (message_id, type, content_type, timestamp).
+ * `contentEncoding`: how the body is encoded, utf-8 (the JSON as it is) or gzip.
+ */
+export function envelopeProperties(envelope: EventEnvelope, contentEncoding: 'utf-8' | 'gzip' = 'utf-8'): Options.Publish {
   return {
     persistent: true,
     contentType: 'application/json',
-    contentEncoding: 'utf-8',
+    contentEncoding,
     messageId: envelope.id,
     type: envelope.type,
     correlationId: envelope.correlation_id,
@@ -104,14 +113,17 @@ export class EventPublisher {
    * Resolves when the broker has confirmed the event and routed it to at least one queue; rejects
    * with an UnroutableEventError when it was returned. Traced as a PRODUCER span from the call to
    * the confirm, whose context the message carries in its `traceparent`/`tracestate` headers.
+   * A body above `compressAboveBytes` goes gzip'd (see {@link encodeBody}).
    */
   async publish(envelope: EventEnvelope, options: PublishOptions = {}): Promise<void> {
-    const body = Buffer.from(JSON.stringify(envelope));
-    const properties = envelopeProperties(envelope);
-    const { span, headers } = startPublishSpan(envelope, this.options.names.exchange, options.traceContext, options.outbox);
+    const { exchange } = this.options.names;
+    const json = Buffer.from(JSON.stringify(envelope));
+    const body = encodeBody(json, this.options.compressAboveBytes ?? 0);
+    const properties = envelopeProperties(envelope, body.contentEncoding);
+    const { span, headers } = startPublishSpan(envelope, exchange, options.traceContext, options.outbox);
     if (headers) properties.headers = { ...properties.headers, ...headers };
     try {
-      await this.routed(envelope.type, properties, (tagged) => this.channel.publish(this.options.names.exchange, envelope.type, body, tagged), {
+      await this.routed(envelope.type, properties, (tagged) => this.channel.publish(exchange, envelope.type, body.content, tagged), {
         redeclare: true,
       });
     } catch (error) {
@@ -120,14 +132,20 @@ export class EventPublisher {
     } finally {
       span.end();
     }
-    this.options.metrics?.sent.inc({ messaging_destination_name: this.options.names.exchange, event_type: envelope.type });
+    const metrics = this.options.metrics;
+    if (!metrics) return;
+    metrics.sent.inc({ messaging_destination_name: exchange, event_type: envelope.type });
+    const labels = { messaging_operation_type: 'send', messaging_destination_name: exchange, encoding: body.encoding };
+    metrics.bodyBytes.inc(labels, json.length);
+    metrics.wireBytes.inc(labels, body.content.length);
   }
 
   /**
    * Publishes raw content to one queue through the default exchange (retries, dead letters,
    * replays), confirmed. Mandatory too: when the queue is missing (or, on a cluster, unreachable)
    * the broker returns the message, and a message with an id is then reported as not sent, so the
-   * caller keeps the original instead of acking it.
+   * caller keeps the original instead of acking it. The content goes as it is, never re-encoded:
+   * `properties.contentEncoding` must say how it is encoded (a forwarded message keeps its own).
    */
   async sendToQueue(queue: string, content: Buffer, properties: Options.Publish): Promise<void> {
     await this.routed(queue, { ...properties, persistent: true }, (tagged) => this.channel.sendToQueue(queue, content, tagged));

@@ -28,6 +28,14 @@ export function createMetricsRegistry(): MetricsRegistry {
   return registry;
 }
 
+/**
+ * Labels of the body byte counters: `messaging_operation_type` send or receive (OpenTelemetry's
+ * values), the exchange or queue, and `encoding` identity, gzip or other (an unknown content
+ * encoding, received only).
+ */
+type BodyBytesLabel = 'messaging_operation_type' | 'messaging_destination_name' | 'encoding';
+const BODY_BYTES_LABELS: BodyBytesLabel[] = ['messaging_operation_type', 'messaging_destination_name', 'encoding'];
+
 /** Counters and durations of a service's messaging: what it publishes, consumes, retries and dead-letters. */
 export class MessagingMetrics {
   readonly processDuration: Histogram<'messaging_destination_name' | 'event_type' | 'outcome'>;
@@ -35,6 +43,10 @@ export class MessagingMetrics {
   readonly consumed: Counter<'messaging_destination_name' | 'event_type'>;
   readonly retries: Counter<'messaging_destination_name' | 'event_type'>;
   readonly deadLetters: Counter<'messaging_destination_name' | 'reason'>;
+  /** Event bodies as JSON, before compression on publish and after decompression on receipt. */
+  readonly bodyBytes: Counter<BodyBytesLabel>;
+  /** The same bodies as they travel: gzip'd ones compressed, the others as they are. */
+  readonly wireBytes: Counter<BodyBytesLabel>;
 
   constructor(registry: MetricsRegistry) {
     const registers = [registry];
@@ -67,6 +79,23 @@ export class MessagingMetrics {
       name: 'dead_letters_total',
       help: 'Messages moved to the dead-letter queue, by reason.',
       labelNames: ['messaging_destination_name', 'reason'],
+      registers,
+    });
+    // Two counters, not one with a stage label: a sum over every label of either still means something.
+    this.bodyBytes = new Counter({
+      name: 'messaging_message_body_bytes_total',
+      help:
+        'Bytes of event bodies as JSON (uncompressed), published (send: confirmed events, as messaging_client_sent_messages_total counts them) ' +
+        'or received (receive: every delivery whose body could be decoded), by the content encoding it travelled in.',
+      labelNames: BODY_BYTES_LABELS,
+      registers,
+    });
+    this.wireBytes = new Counter({
+      name: 'messaging_message_wire_bytes_total',
+      help:
+        'Bytes of the same event bodies as they travel (gzip: compressed; identity: the JSON as it is); received ones counted ' +
+        'even when they could not be decoded. wire / body, by encoding, is the compression ratio.',
+      labelNames: BODY_BYTES_LABELS,
       registers,
     });
   }

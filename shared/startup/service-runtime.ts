@@ -30,6 +30,7 @@ export interface RuntimeConfig extends AmqpTlsConfig {
   DB_BATCH_MAX: number;
   DB_BATCH_LANES: number;
   OUTBOX_SWEEP_MS: number;
+  MESSAGE_COMPRESS_BYTES: number;
   OUTBOX_RETENTION: string;
   INBOX_RETENTION: string;
   RETENTION_INTERVAL: string;
@@ -126,7 +127,14 @@ async function connectRuntime(
   const names = topologyNames(config.NAMESPACE);
   const connection = await connectAmqp({ url: config.AMQP_URL, name: service, logger, tls: amqpTls });
   const messagingMetrics = new MessagingMetrics(metrics);
-  const publisher = new EventPublisher({ connection, names, logger, service, metrics: messagingMetrics });
+  const publisher = new EventPublisher({
+    connection,
+    names,
+    logger,
+    service,
+    metrics: messagingMetrics,
+    compressAboveBytes: config.MESSAGE_COMPRESS_BYTES,
+  });
   await publisher.waitForConnect();
   const relay = new OutboxRelay({ pool, publisher, logger, sweepIntervalMs: config.OUTBOX_SWEEP_MS });
   relay.start();

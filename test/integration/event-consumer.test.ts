@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, type SagaEvent } from '../../shared/contracts/events.js';
 import { NonRetryableError } from '../../shared/errors/non-retryable-error.js';
@@ -23,6 +24,8 @@ const logger = logs.loggerFor(SERVICE);
 
 let connection: AmqpConnectionManager;
 let publisher: EventPublisher;
+/** Publishes every event gzip'd (content_encoding gzip). */
+let compressing: EventPublisher;
 let consumer: EventConsumer;
 let compensations: EventConsumer;
 let broker: TestBroker;
@@ -52,6 +55,7 @@ function asPlanned(plans: Map<string, Plan>) {
 beforeAll(async () => {
   connection = await connectAmqp({ url: AMQP_URL, name: SERVICE, logger });
   publisher = new EventPublisher({ connection, names, logger });
+  compressing = new EventPublisher({ connection, names, logger, compressAboveBytes: 1 });
   consumer = new EventConsumer({
     connection,
     names,
@@ -90,6 +94,7 @@ afterAll(async () => {
   await consumer.stop();
   await compensations.stop();
   await publisher.close();
+  await compressing.close();
   await connection.close();
   await broker.deleteTopology([SERVICE, LANED], MAX_ATTEMPTS - 1);
   await broker.close();
@@ -150,6 +155,23 @@ describe('event consumer against RabbitMQ', () => {
     expect(logs.lines.some((line) => line.includes('could not forward message; requeueing it'))).toBe(true);
     expect(await broker.messageCount(delayQueue)).toBe(0);
     expect(await broker.messageCount(names.deadLetterQueue(SERVICE))).toBe(0);
+  });
+});
+
+describe('a gzip\'d event against RabbitMQ', () => {
+  it('when a gzip\'d event always fails, then every retry is read and its dead letter keeps the gzip body with content_encoding gzip', async () => {
+    const orderId = randomUUID();
+    behaviour.set(orderId, { failTimes: 99, calls: 0 });
+    const event = newEvent('order.cancel_requested', { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
+    await compressing.publish(event);
+    const dlq = names.deadLetterQueue(SERVICE);
+    await waitFor(async () => (await broker.messageCount(dlq)) === 1, { what: 'a dead letter' });
+    // Each retry was a copy the consumer could read again: an unreadable one is dead-lettered at once.
+    expect(behaviour.get(orderId)!.calls).toBe(MAX_ATTEMPTS);
+    const [letter] = await broker.drain(dlq);
+    expect(letter?.properties).toMatchObject({ contentEncoding: 'gzip', contentType: 'application/json', messageId: event.id });
+    expect(letter?.properties.headers?.[DEAD_LETTER_HEADERS.reason]).toBe('retries_exhausted');
+    expect(JSON.parse(gunzipSync(letter!.content).toString())).toEqual(event);
   });
 });
 

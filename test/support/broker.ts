@@ -100,6 +100,11 @@ export class TestBroker {
     await (await this.channel()).assertQueue(queue, { durable: true, arguments: args });
   }
 
+  /** Binds `queue` to the saga exchange for `routingKey` (`#`: every event). */
+  async bind(queue: string, routingKey: string): Promise<void> {
+    await (await this.channel()).bindQueue(queue, this.names.exchange, routingKey);
+  }
+
   async deleteQueue(queue: string): Promise<void> {
     await (await this.channel()).deleteQueue(queue);
   }
