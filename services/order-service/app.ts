@@ -119,7 +119,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
     // Orders placed together share nothing but the catalog they read: their units interleave.
     placements: new UnitOfWork(runtime.pool, runtime.relay, { batchMax: config.DB_BATCH_MAX, lanes: config.DB_BATCH_LANES, interleave: true, logger }),
     sagaTimeoutMs: config.SAGA_TIMEOUT_MS,
-    catalog: new CatalogPrices(runtime.pool),
+    catalog: new CatalogPrices(),
     cache,
     productsTtlMs: config.CACHE_PRODUCTS_TTL_MS,
     ordersTtlMs: config.CACHE_ORDERS_TTL_MS,

@@ -32,6 +32,7 @@ const WATCH_ORDERS = Number(env.BENCH_WATCH_ORDERS ?? 60);
 const WATCH_RATE = Number(env.BENCH_WATCH_RATE ?? 10);
 const PROVIDER_LATENCY_MS = 1_000;
 const POLL_MS = 100;
+const ADDRESS = { name: 'Ada Lovelace', line1: '12 Analytical Row', city: 'London', postal_code: 'N1 9GU', country: 'GB' };
 const root = path.resolve(import.meta.dirname, '..', '..');
 const log = (line: string) => process.stderr.write(`[bench:read] ${line}\n`);
 
@@ -94,8 +95,6 @@ async function endedOrders(stack: ProcessStack, customer: string, n: number): Pr
   for (const id of ids) await until(stack, id, ['completed', 'cancelled']);
   return ids;
 }
-
-const ADDRESS = { name: 'Ada Lovelace', line1: '12 Analytical Row', city: 'London', postal_code: 'N1 9GU', country: 'GB' };
 
 async function until(stack: ProcessStack, id: string, statuses: string[]): Promise<void> {
   for (let i = 0; i < 600; i++) {

@@ -6,8 +6,8 @@ import { OrderApi, orderBody } from '../support/order-api.js';
 import { EXTERNAL_STACK, TestStack } from '../support/test-stack.js';
 
 /**
- * The catalog look-ups of POST /orders, batched with dataloader: the look-ups of one turn of the
- * event loop are one query, against the catalog order-service seeded.
+ * The catalog look-ups of POST /orders, batched with dataloader: the look-ups of the orders placed
+ * together in one transaction are one query in it, against the catalog order-service seeded.
  */
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 let stack: TestStack;
@@ -24,18 +24,16 @@ afterAll(async () => {
 });
 
 describe.skipIf(EXTERNAL_STACK)('catalog prices for new orders', () => {
-  it('when 50 requests look prices up in one turn, then one query answers them all, each with its own prices', async () => {
+  it('when 50 orders of one transaction look prices up as they start, then one query answers them all, each with its own prices', async () => {
     const batches: number[] = [];
-    const catalog = new CatalogPrices(pool, { onBatch: (lookUps) => batches.push(lookUps) });
-    // Fifty callers in one phase of the loop, as fifty requests' handlers would be.
+    const catalog = new CatalogPrices({ onBatch: (lookUps) => batches.push(lookUps) });
+    // Fifty units of one batch, started side by side in one tick as the unit of work starts them.
+    const tx = { client: pool };
     const asks = await Promise.all(
-      Array.from({ length: 50 }, (_, i) =>
-        new Promise<Map<string, string>>((resolve, reject) =>
-          setImmediate(() => catalog.prices(i % 2 === 0 ? ['MUG-LOGO', 'BOOK-SAGAS'] : ['MUG-LOGO', 'NO-SUCH-SKU'], i % 3 === 0 ? 'EUR' : 'USD').then(resolve, reject)),
-        ),
-      ),
+      Array.from({ length: 50 }, (_, i) => catalog.prices(tx, i % 2 === 0 ? ['MUG-LOGO', 'BOOK-SAGAS'] : ['MUG-LOGO', 'NO-SUCH-SKU'], i % 3 === 0 ? 'EUR' : 'USD')),
     );
-    expect(batches).toEqual([100]); // two SKUs for each of the 50: one query
+    // One query, for the six (SKU, currency) pairs among the hundred look-ups.
+    expect(batches).toEqual([6]);
     const { rows } = await pool.query<{ sku: string; currency: string; unit_price: string }>(
       `SELECT sku, currency, unit_price::text AS unit_price FROM product_prices WHERE sku IN ('MUG-LOGO', 'BOOK-SAGAS')`,
     );
@@ -49,11 +47,10 @@ describe.skipIf(EXTERNAL_STACK)('catalog prices for new orders', () => {
     expect(asks[1]!.has('NO-SUCH-SKU')).toBe(false);
   });
 
-  it('when look-ups come in separate turns, then each turn is its own query', async () => {
+  it('when two transactions look the same price up, then each asks in its own transaction', async () => {
     const batches: number[] = [];
-    const catalog = new CatalogPrices(pool, { onBatch: (lookUps) => batches.push(lookUps) });
-    await catalog.prices(['MUG-LOGO'], 'USD');
-    await catalog.prices(['MUG-LOGO'], 'USD');
+    const catalog = new CatalogPrices({ onBatch: (lookUps) => batches.push(lookUps) });
+    await Promise.all([catalog.prices({ client: pool }, ['MUG-LOGO'], 'USD'), catalog.prices({ client: pool }, ['MUG-LOGO'], 'USD')]);
     expect(batches).toEqual([1, 1]);
   });
 

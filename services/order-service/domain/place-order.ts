@@ -36,15 +36,15 @@ export async function placeOrder(
   sagaTimeoutMs: number,
 ): Promise<PlaceOrderResult> {
   const orderId = randomUUID();
-  // Before the transaction: prices are only ever added, and the look-ups of concurrent requests
-  // share one query (CatalogPrices).
-  const skus = [...new Set(command.items.map((item) => item.sku))];
-  const prices = await catalog.prices(skus, command.currency);
-  const unpriced = skus.filter((sku) => !prices.has(sku));
-  if (unpriced.length > 0) throw unpricedError(unpriced, command.currency, await catalog.knownSkus(unpriced));
   // A refusal is returned by the unit, not thrown: it has written nothing, and a unit that throws
   // makes the batch it shares with other requests run again one by one (UnitOfWork).
   const placed = await unitOfWork.run(async (tx): Promise<PlaceOrderResult | { refused: Error }> => {
+    // The orders placed together in this transaction look their prices up in one query (CatalogPrices).
+    const skus = [...new Set(command.items.map((item) => item.sku))];
+    const prices = await catalog.prices(tx, skus, command.currency);
+    const unpriced = skus.filter((sku) => !prices.has(sku));
+    if (unpriced.length > 0) return { refused: unpricedError(unpriced, command.currency, await catalog.knownSkus(tx, unpriced)) };
+
     const lines: OrderLineRow[] = command.items.map((item) => ({
       sku: item.sku,
       quantity: item.quantity,
