@@ -5,7 +5,7 @@ import type { EventType, SagaEvent } from '../contracts/events.js';
 import { isNonRetryableError } from '../errors/non-retryable-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { MessagingMetrics } from '../observability/metrics.js';
-import { endConsumeSpan, startConsumeSpan } from '../observability/messaging-spans.js';
+import { endConsumeSpan, noteDecodedBodySize, startConsumeSpan } from '../observability/messaging-spans.js';
 import { recordError } from '../observability/trace-context.js';
 import { redactText } from '../logging/redact.js';
 import { bodyEncodingOf } from './body-encoding.js';
@@ -239,6 +239,7 @@ export class EventConsumer {
     // the message keeps its own bytes and properties, so body and content_encoding stay together.
     const decoded = decodeEvent(message.content, message.properties.contentEncoding);
     this.countBody(message, decoded.jsonBytes);
+    if (decoded.jsonBytes !== undefined && decoded.jsonBytes !== message.content.length) noteDecodedBodySize(decoded.jsonBytes);
     if (!decoded.ok) {
       logger.warn('message rejected', { reason: decoded.reason, detail: redactText(decoded.detail) });
       return this.deadLetter(message, decoded.reason, decoded.detail, origin);

@@ -97,6 +97,14 @@ export function startConsumeSpan(message: ConsumeMessage, queue: string, routing
 }
 
 /**
+ * The body's size once decoded, on the active consume span: semantic conventions prefer the
+ * uncompressed size when both are known (the span starts with the size as delivered).
+ */
+export function noteDecodedBodySize(bytes: number): void {
+  trace.getActiveSpan()?.setAttribute(MESSAGING.bodySize, bytes);
+}
+
+/**
  * Ends a consume span with what became of the delivery: `ack` is a success; `retry` (sent to a
  * delay queue), `dead_letter` and `requeue` (a forward that failed) are errors. The handler's own
  * error, when there was one, was recorded on the span where it was caught.

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { gzipSync } from 'node:zlib';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { node, tracing } from '@opentelemetry/sdk-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -119,6 +120,20 @@ describe('trace context through RabbitMQ', () => {
     expect(new Set(plans.get(orderId)!.calls)).toEqual(new Set(consumes.map((span) => span.spanContext().spanId)));
     const retried = logs.lines.filter((line) => line.includes('handler failed; retrying later') && line.includes(orderId));
     expect(retried.map((line) => (JSON.parse(line) as { trace_id?: string }).trace_id)).toEqual([request.spanContext().traceId, request.spanContext().traceId]);
+  });
+
+  it('when a message arrives gzip’d, then its consume span gives the body’s size as JSON, not as it travelled', async () => {
+    const orderId = randomUUID();
+    plans.set(orderId, { failTimes: 0, calls: [] });
+    const event = newEvent('order.cancel_requested', { order_id: orderId, reason: 'customer_request' }, { correlationId: orderId });
+    const json = Buffer.from(JSON.stringify(event));
+    const wire = gzipSync(json);
+    await broker.publish(event.type, wire, { contentEncoding: 'gzip', contentType: 'application/json', messageId: event.id, type: event.type, correlationId: orderId });
+    await waitFor(async () => consumesOf(orderId).length === 1, { what: 'the consume span' });
+    const [consume] = consumesOf(orderId);
+    expect(consume!.attributes['saga.message.outcome']).toBe('ack');
+    expect(consume!.attributes['messaging.message.body.size']).toBe(json.length);
+    expect(wire.length).not.toBe(json.length);
   });
 
   it('when a handler always fails, then the dead letter carries the publish’s traceparent and its last delivery’s span says dead_letter', async () => {
