@@ -34,13 +34,9 @@ async function send(method: string, path: string, init: { body?: unknown; token?
   const token = init.token ?? session.token();
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
-  if (init.etag) {
-    headers['if-none-match'] = init.etag;
-    // A fetch that sets If-None-Match itself bypasses the browser's cache, which then adds
-    // `Cache-Control: no-cache` unless one is set; the server (express's `fresh`) reads that as
-    // "send it all" and never answers 304. `max-age=0` asks for the same revalidation without it.
-    headers['cache-control'] = 'max-age=0';
-  }
+  // The browser adds `Cache-Control: no-cache` to a fetch that sets If-None-Match itself; the
+  // server answers the condition all the same (honourIfNoneMatch, conditional-get.ts).
+  if (init.etag) headers['if-none-match'] = init.etag;
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
   try {

@@ -6,6 +6,7 @@ import type { Logger } from '../../../../shared/logging/logger.js';
 import type { MetricsRegistry } from '../../../../shared/observability/metrics.js';
 import { httpServerTracing } from '../../../../shared/observability/http-server-tracing.js';
 import { compressResponses } from './compress-responses.js';
+import { honourIfNoneMatch } from './conditional-get.js';
 import { consoleRouter } from './console-router.js';
 import { identify, requireAdmin, requireAuth, type TokenVerifier } from './auth.js';
 import { openApiRouter } from './openapi.js';
@@ -53,6 +54,7 @@ export interface AppDeps extends OrdersRouterDeps, AdminOrdersRouterDeps {
  */
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
+  honourIfNoneMatch(app);
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.set('trust proxy', deps.trustProxy);

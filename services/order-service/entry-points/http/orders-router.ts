@@ -133,7 +133,7 @@ export function ordersRouter(deps: OrdersRouterDeps): express.Router {
     const query = checkOrderQuery(req.query);
     if (query.wait === undefined) {
       const order = await read(orderId, customerOf(res));
-      return sendJson(req, res, order.body, order.etag);
+      return sendJson(res, order.body, order.etag);
     }
     const seconds = Number(query.wait);
     if (!deps.waits || seconds < 1 || seconds > maxWait) {
@@ -147,7 +147,7 @@ export function ordersRouter(deps: OrdersRouterDeps): express.Router {
     const limit = Math.min(Math.max(Number(query.limit ?? DEFAULT_PAGE), 1), MAX_PAGE);
     const after = query.cursor ? decodeCursor(query.cursor) : undefined;
     const rows = await listOrders(deps.pool, { customerId: customerOf(res), limit: limit + 1, ...(after ? { after } : {}) });
-    sendJson(req, res, JSON.stringify(await orderPage(deps.pool, rows, limit)));
+    sendJson(res, JSON.stringify(await orderPage(deps.pool, rows, limit)));
   });
 
   router.post('/orders/:id/cancel', async (req, res) => {
@@ -193,7 +193,7 @@ async function waitForChange(
       baseline ??= order.etag;
       const unchanged = given ? matchesAny(given, order.etag) : order.etag === baseline;
       const remaining = deadline - Date.now();
-      if (!unchanged || remaining <= 0 || closing) return sendJson(req, res, order.body, order.etag);
+      if (!unchanged || remaining <= 0 || closing) return sendJson(res, order.body, order.etag);
       let timer: NodeJS.Timeout | undefined;
       const woke = await Promise.race([wait.changed, gone.then(() => 'gone' as const), new Promise<'time'>((resolve) => (timer = setTimeout(() => resolve('time'), remaining)))]);
       clearTimeout(timer);

@@ -48,7 +48,7 @@ export function productsRouter(deps: ProductsRouterDeps): express.Router {
   router.get('/products', async (req, res) => {
     const load = () => loadProductsBody(deps.pool);
     const catalog = deps.cache ? await deps.cache.read(spec, PRODUCTS_KEY, load) : await load();
-    sendJson(req, res, catalog.body, catalog.etag);
+    sendJson(res, catalog.body, catalog.etag);
   });
   return router;
 }
