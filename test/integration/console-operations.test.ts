@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleConsole } from '../../infra/scripts/console-bundle.js';
@@ -9,9 +7,10 @@ import { JobRunner } from '../../shared/jobs/job-runner.js';
 import { JobStore } from '../../shared/jobs/job-store.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { launchChromium } from '../support/browser.js';
+import { openConsole, photograph, signIn, type Width } from '../support/console-browser.js';
 import { OrderApi } from '../support/order-api.js';
 import { EXTERNAL_STACK, TestStack } from '../support/test-stack.js';
-import { adminToken, authHeader } from '../support/tokens.js';
+import { authHeader } from '../support/tokens.js';
 import { waitFor } from '../support/wait-for.js';
 
 /**
@@ -20,8 +19,6 @@ import { waitFor } from '../support/wait-for.js';
  * found by a reconciliation run from the page. Each page is photographed at 1280 and 390 px into
  * docs/console/ (the README shows them).
  */
-const SHOTS = path.resolve(import.meta.dirname, '..', '..', 'docs', 'console');
-const WIDTHS = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } } as const;
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const GRACE_MS = 1_000;
 const logger = createLogger({ service: 'console-operations-test', level: 'error' });
@@ -34,7 +31,6 @@ let store: JobStore;
 
 beforeAll(async () => {
   await bundleConsole();
-  mkdirSync(SHOTS, { recursive: true });
   // Reconciliation only when asked (the page's button), with a short grace period for sagas in flight.
   stack = await TestStack.start({ RECONCILE_INTERVAL: 'off', RECONCILE_GRACE: `${GRACE_MS}ms`, JOBS_POLL_MS: '500' });
   pool = createPool({ connectionString: DATABASE_URL, schema: 'public', max: 2, logger });
@@ -51,26 +47,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** A signed-in page of the console at a width (each page is a new tab: session storage is per tab). */
-async function open(width: keyof typeof WIDTHS, hash: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: WIDTHS[width] });
-  page.setDefaultTimeout(15_000);
-  await page.goto(`${stack.orderApi}/console${hash}`);
-  await page.getByLabel('Admin token').fill(await adminToken());
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Console' }).waitFor();
-  return page;
-}
-
-/** Both widths' screenshots of what `show` opens, each checked for sideways scrolling first. */
-async function photograph(name: string, show: (width: keyof typeof WIDTHS) => Promise<Page>): Promise<void> {
-  for (const width of Object.keys(WIDTHS) as (keyof typeof WIDTHS)[]) {
-    const page = await show(width);
-    expect(await page.evaluate<number>('document.documentElement.scrollWidth'), `${name} at ${width}`).toBeLessThanOrEqual(WIDTHS[width].width);
-    await page.screenshot({ path: path.join(SHOTS, `${name}-${width}.png`), fullPage: true });
-    await page.close();
-  }
-}
+/** A signed-in page of the console at a width. */
+const open = (width: Width, hash: string): Promise<Page> => openConsole(browser, stack.orderApi, width, hash).then((page) => signIn(page));
 
 /** Who replayed each of these messages' letters, per message id. */
 async function replayedBy(messageIds: string[]): Promise<Record<string, string[]>> {

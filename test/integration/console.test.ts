@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleConsole } from '../../infra/scripts/console-bundle.js';
 import { launchChromium } from '../support/browser.js';
+import { openConsole, photograph, SHOTS, signIn, type Width } from '../support/console-browser.js';
 import { ADDRESS, OrderApi, orderBody } from '../support/order-api.js';
 import { EXTERNAL_STACK, TestStack } from '../support/test-stack.js';
 import { adminToken, customerToken } from '../support/tokens.js';
@@ -15,9 +15,6 @@ import { waitFor } from '../support/wait-for.js';
  * stack of real services: sign-in, orders, one order's saga, dead letters. Each page is also
  * photographed at 1280 and 390 px into docs/console/ (the README shows them).
  */
-const SHOTS = path.resolve(import.meta.dirname, '..', '..', 'docs', 'console');
-const WIDTHS = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } } as const;
-
 let stack: TestStack;
 let browser: Browser;
 let customer: OrderApi;
@@ -25,7 +22,6 @@ const CUSTOMER = `cus_console_${randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
   await bundleConsole();
-  mkdirSync(SHOTS, { recursive: true });
   // Reports every half second, and a charge circuit that opens after two failures and tries again
   // after a second: the Services page follows both within the test's time.
   stack = await TestStack.start({
@@ -45,27 +41,9 @@ afterAll(async () => {
 });
 
 /** A page of the console at a width, signed in with `token` (or not signed in). */
-async function open(width: keyof typeof WIDTHS, hash = '', token?: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: WIDTHS[width] });
-  page.setDefaultTimeout(15_000);
-  await page.goto(`${stack.orderApi}/console${hash}`);
-  if (token) {
-    await page.getByLabel('Admin token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('link', { name: 'Orders' }).waitFor();
-  }
-  return page;
-}
-
-/** Both widths' screenshots of what `show` opens, each checked for sideways scrolling first. */
-async function photograph(name: string, show: (width: keyof typeof WIDTHS) => Promise<Page>): Promise<void> {
-  for (const width of Object.keys(WIDTHS) as (keyof typeof WIDTHS)[]) {
-    const page = await show(width);
-    // Usable at that width: the page never scrolls sideways (wide tables scroll inside their box).
-    expect(await page.evaluate<number>('document.documentElement.scrollWidth'), `${name} at ${width}`).toBeLessThanOrEqual(WIDTHS[width].width);
-    await page.screenshot({ path: path.join(SHOTS, `${name}-${width}.png`), fullPage: true });
-    await page.close();
-  }
+async function open(width: Width, hash = '', token?: string): Promise<Page> {
+  const page = await openConsole(browser, stack.orderApi, width, hash);
+  return token ? signIn(page, token) : page;
 }
 
 describe.skipIf(EXTERNAL_STACK)('the operations console', () => {
@@ -109,11 +87,11 @@ describe.skipIf(EXTERNAL_STACK)('the operations console', () => {
     await expect(page.locator('.facts dd', { hasText: 'tracking' }).textContent()).resolves.toMatch(/tracking \S+/);
     await page.close();
 
-    await photograph('orders', (width) => open(width, `#/orders?q=${CUSTOMER}`, undefined).then(signInAgain).then(async (p) => {
+    await photograph('orders', (width) => open(width, `#/orders?q=${CUSTOMER}`, undefined).then(signIn).then(async (p) => {
       await p.getByRole('link', { name: placed.id }).waitFor();
       return p;
     }));
-    await photograph('order-completed', (width) => open(width, `#/orders/${placed.id}`).then(signInAgain).then(async (p) => {
+    await photograph('order-completed', (width) => open(width, `#/orders/${placed.id}`).then(signIn).then(async (p) => {
       await p.getByRole('list', { name: 'Saga timeline' }).getByText('shipping.scheduled').waitFor();
       return p;
     }));
@@ -121,7 +99,7 @@ describe.skipIf(EXTERNAL_STACK)('the operations console', () => {
 
   it('when an order fails to ship, then its page shows the refund and the stock release after the failure, in order, while it updates by itself', async () => {
     const failing = await customer.place(orderBody({ shipping_address: { ...ADDRESS, country: 'AQ' } }));
-    const page = await open('desktop', `#/orders/${failing.id}`).then(signInAgain);
+    const page = await open('desktop', `#/orders/${failing.id}`).then(signIn);
     // The page was opened while the saga ran: it follows it to the end without a reload.
     const timeline = page.getByRole('list', { name: 'Saga timeline' });
     await timeline.getByText('inventory.released').waitFor({ timeout: 30_000 });
@@ -133,7 +111,7 @@ describe.skipIf(EXTERNAL_STACK)('the operations console', () => {
     await expect(page.locator('.badge').first().textContent()).resolves.toMatch(/^cancelled/);
     await expect(page.locator('.facts dd', { hasText: 'refunded' }).textContent()).resolves.toMatch(/refunded/);
     await page.close();
-    await photograph('order-refunded', (width) => open(width, `#/orders/${failing.id}`).then(signInAgain).then(async (p) => {
+    await photograph('order-refunded', (width) => open(width, `#/orders/${failing.id}`).then(signIn).then(async (p) => {
       await p.getByRole('list', { name: 'Saga timeline' }).getByText('inventory.released').waitFor();
       return p;
     }));
@@ -151,7 +129,7 @@ describe.skipIf(EXTERNAL_STACK)('the operations console', () => {
     const group = page.locator('tr', { hasText: 'shipping-service' }).filter({ hasText: reason });
     await group.waitFor();
     await expect(group.locator('td.number').textContent()).resolves.toBe('1');
-    await photograph('dead-letters', (width) => open(width, '#/dead-letters').then(signInAgain).then(async (p) => {
+    await photograph('dead-letters', (width) => open(width, '#/dead-letters').then(signIn).then(async (p) => {
       await p.locator('tr', { hasText: reason }).waitFor();
       return p;
     }));
@@ -186,7 +164,7 @@ describe.skipIf(EXTERNAL_STACK)('the operations console', () => {
     // Orders so the charts have something to draw.
     for (const order of await Promise.all([customer.place(), customer.place()])) await customer.settled(order.id);
     await payment.locator('canvas').first().waitFor();
-    await photograph('services', (width) => open(width, '#/services').then(signInAgain).then(async (p) => {
+    await photograph('services', (width) => open(width, '#/services').then(signIn).then(async (p) => {
       await p.getByRole('article', { name: /^shipping-service/ }).getByText('1 instance up').waitFor();
       await p.locator('canvas').first().waitFor();
       return p;
@@ -260,11 +238,3 @@ describe.skipIf(EXTERNAL_STACK)('the operations console', () => {
     await page.close();
   });
 });
-
-/** Signs a page in again (each page is a new tab: session storage is per tab). */
-async function signInAgain(page: Page): Promise<Page> {
-  await page.getByLabel('Admin token').fill(await adminToken());
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Console' }).waitFor();
-  return page;
-}
