@@ -107,7 +107,7 @@ export async function startOrderService(config: OrderConfig, options: { logger?:
   const feed = new ChangeFeed({ connectionString: config.DATABASE_URL, schema: `${config.NAMESPACE}order_service`, logger });
   await feed.start();
   const cache = new ReadCache({ redis, prefix: redisPrefix, feed, logger, metrics: runtime.metrics });
-  const waits = new OrderWaits(feed);
+  const waits = new OrderWaits(feed, { metrics: runtime.metrics });
   await cache
     .warm(productsCache(config.CACHE_PRODUCTS_TTL_MS), PRODUCTS_KEY, () => loadProductsBody(runtime.pool))
     .catch((error: unknown) => logger.warn('could not warm the catalog cache; it fills on the first read', { error }));

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ChangeListener } from '../../services/order-service/data-access/change-feed.js';
 import { ReadCache, type CacheSpec } from '../../services/order-service/data-access/read-cache.js';
 import { createLogger } from '../../shared/logging/logger.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * The read cache on its own, against the real Redis (and a Redis that is not there), with a change
@@ -35,9 +36,14 @@ async function cacheOn(url: string, changes = feed()) {
   const redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
   redis.on('error', () => undefined);
   await redis.connect().catch(() => undefined);
-  const cache = new ReadCache({ redis, prefix: `rc${randomUUID().slice(0, 8)}:`, feed: changes, logger });
+  const prefix = `rc${randomUUID().slice(0, 8)}:`;
+  const cache = new ReadCache({ redis, prefix, feed: changes, logger });
   opened.push({ cache, redis });
-  return { cache, changes };
+  /** The keys the cache holds in Redis now. */
+  const inRedis = () => redis.keys(`${prefix}*`);
+  /** What the cache holds in Redis now, as text. */
+  const storedInRedis = async () => (await Promise.all((await inRedis()).map((key) => redis.get(key)))).join('\n');
+  return { cache, changes, inRedis, storedInRedis };
 }
 
 /** A loader that counts its calls, reads `value()` when called and answers it `ms` later (the first call `firstMs`). */
@@ -72,7 +78,7 @@ describe('the read cache', () => {
     // The early load is the slow one: it ends after the late one has stored the new value.
     const { calls, load } = loader(() => ({ v: version }), 0, 100);
     const early = cache.read(spec(), 'order:b', load);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(async () => calls.n === 1 || undefined, { what: 'the early load to begin' });
     version = 2;
     changes.listener!.changed({ kind: 'order', orderId: 'b' });
     // A reader after the change does not join the load that began before it.
@@ -95,7 +101,7 @@ describe('the read cache', () => {
   });
 
   it('when an entry is read past most of its TTL, then it is loaded again in the background and never expires under its readers', async () => {
-    const { cache } = await cacheOn(REDIS_URL);
+    const { cache, storedInRedis } = await cacheOn(REDIS_URL);
     let version = 1;
     const { calls, load } = loader(() => ({ v: version }));
     const short = spec(500);
@@ -104,7 +110,7 @@ describe('the read cache', () => {
     await new Promise((resolve) => setTimeout(resolve, 450));
     // Past 80 % of its TTL: the reader gets the entry at once, and a load starts behind it.
     expect(await cache.read(short, 'order:d', load)).toEqual({ v: 1 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(async () => (await storedInRedis()).includes('"v":2') || undefined, { what: 'the warmed entry to be stored' });
     expect(calls.n).toBe(2);
     // Past the first entry's TTL, the warmed one answers: no miss.
     expect(await cache.read(short, 'order:d', load)).toEqual({ v: 2 });
@@ -112,10 +118,11 @@ describe('the read cache', () => {
   });
 
   it('when the change feed is down, then reads bypass the cache; when it is back, what was kept is dropped', async () => {
-    const { cache, changes } = await cacheOn(REDIS_URL);
+    const { cache, changes, inRedis } = await cacheOn(REDIS_URL);
     let version = 1;
     const { calls, load } = loader(() => ({ v: version }));
     await cache.read(spec(), 'order:e', load);
+    expect(await inRedis()).not.toEqual([]);
     changes.connected = false;
     changes.listener!.resync();
     version = 2;
@@ -124,7 +131,7 @@ describe('the read cache', () => {
     expect(calls.n).toBe(3);
     changes.connected = true;
     changes.listener!.resync();
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the clear reaches Redis
+    await waitFor(async () => (await inRedis()).length === 0 || undefined, { what: 'the clear to reach Redis' });
     expect(await cache.read(spec(), 'order:e', load)).toEqual({ v: 2 });
     expect(await cache.read(spec(), 'order:e', load)).toEqual({ v: 2 });
     expect(calls.n).toBe(4);

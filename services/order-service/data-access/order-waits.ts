@@ -1,3 +1,5 @@
+import { Gauge } from 'prom-client';
+import type { MetricsRegistry } from '../../../shared/observability/metrics.js';
 import type { Change, ChangeFeed, ChangeListener } from './change-feed.js';
 
 /**
@@ -17,15 +19,28 @@ export interface OrderWait {
 export class OrderWaits implements ChangeListener {
   private readonly waiting = new Map<string, Set<(why: 'changed' | 'closing') => void>>();
   private closing = false;
+  private readonly pollMs: number;
 
   constructor(
     private readonly feed: Pick<ChangeFeed, 'connected' | 'listen'>,
-    private readonly pollMs = 1_000,
+    options: { pollMs?: number; metrics?: MetricsRegistry } = {},
   ) {
+    this.pollMs = options.pollMs ?? 1_000;
     feed.listen(this);
+    if (options.metrics) {
+      const waits = this;
+      new Gauge({
+        name: 'order_waits',
+        help: 'Clients waiting for an order\'s next change (GET /orders/:id?wait=), now.',
+        registers: [options.metrics],
+        collect() {
+          this.set(waits.size);
+        },
+      });
+    }
   }
 
-  /** How many clients wait now (metrics, tests). */
+  /** How many clients wait now (`order_waits`). */
   get size(): number {
     let n = 0;
     for (const set of this.waiting.values()) n += set.size;

@@ -65,7 +65,8 @@ const CLEAR_RETRY_MS = 2_000;
  *   the cache too, and once it is back everything cached is dropped (changes were missed).
  *
  * Counted in `cache_requests_total{cache, result}`: `hit`, `miss` (loaded), `bypass` (cache off
- * or feed down); and `cache_loads_total{cache}`, the loads from Postgres.
+ * or feed down); `cache_loads_total{cache}`, the loads from Postgres; and
+ * `cache_invalidations_total{cache}`, the entries dropped for a change.
  */
 export class ReadCache implements ChangeListener {
   private readonly bento: BentoCache<{ read: ReturnType<typeof bentostore> }>;
@@ -76,6 +77,7 @@ export class ReadCache implements ChangeListener {
   private clearTimer: NodeJS.Timeout | undefined;
   private readonly requests: Counter<'cache' | 'result'> | undefined;
   private readonly loadCount: Counter<'cache'> | undefined;
+  private readonly drops: Counter<'cache'> | undefined;
   private readonly stopListening: () => void;
 
   constructor(private readonly options: ReadCacheOptions) {
@@ -103,6 +105,14 @@ export class ReadCache implements ChangeListener {
       ? new Counter({
           name: 'cache_loads_total',
           help: 'Loads from Postgres for the API cache: one per key however many readers missed together, plus warming.',
+          labelNames: ['cache'],
+          registers: [options.metrics],
+        })
+      : undefined;
+    this.drops = options.metrics
+      ? new Counter({
+          name: 'cache_invalidations_total',
+          help: 'Entries of the API cache dropped because Postgres announced a change to them (on this instance; memory and Redis).',
           labelNames: ['cache'],
           registers: [options.metrics],
         })
@@ -207,6 +217,7 @@ export class ReadCache implements ChangeListener {
     }
     this.loads.delete(key);
     await this.bento.delete({ key, suppressL2Errors: false }).catch(() => this.clearLater());
+    this.drops?.inc({ cache: key === PRODUCTS_KEY ? 'products' : 'orders' });
   }
 }
 

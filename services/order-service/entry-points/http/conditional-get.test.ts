@@ -39,7 +39,7 @@ describe('conditional GETs', () => {
     const first = await get(path);
     expect(first.status).toBe(200);
     expect(first.etag).toBeTruthy();
-    for (const extra of [{}, { 'cache-control': 'no-cache', pragma: 'no-cache' }]) {
+    for (const extra of [{}, { 'cache-control': 'no-cache', pragma: 'no-cache' }] as Record<string, string>[]) {
       const again = await get(path, { 'if-none-match': first.etag!, ...extra });
       expect(again.status, JSON.stringify(extra)).toBe(304);
       expect(again.body).toBe('');
